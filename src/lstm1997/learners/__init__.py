@@ -1,0 +1,5 @@
+"""Learning rules, each an ``init``/``update`` pair whose state lives outside the network."""
+
+from .truncated_rtrl import DivergenceError as DivergenceError
+from .truncated_rtrl import RTRLState as RTRLState
+from .truncated_rtrl import TruncatedRTRL as TruncatedRTRL

@@ -1,0 +1,177 @@
+r"""The paper's learning rule: truncated, online, RTRL-like gradient descent (paper-spec §2).
+
+Error function and sign (eqs. 16-19): per step ``E(t) = 1/2 sum_k (d_k(t) - y_k(t))^2`` (the paper writes
+the delta without a factor 2, so this is the error actually descended), and ``dw = -lr dE/dw``.
+
+Forward traces (eqs. 14, 25, 27), for every cell ``c_jv`` and every source ``m`` of its block (x(t),
+y_hidden(t-1) or the bias), reset to 0 at every sequence start::
+
+    dS_in[jv, m](t) = dS_in[jv, m](t-1) + g(net_c_jv(t)) f'_in(net_in_j(t)) y^m
+    dS_c [jv, m](t) = dS_c [jv, m](t-1) + y_in_j(t)   g'(net_c_jv(t))     y^m
+
+Errors and updates at a step with a target (eqs. 19-28), all error signals computed with the weights
+as they were before this step's update (spec §9, reading 18)::
+
+    e_k     = f'_k(net_k) (d_k - y_k)
+    back_jv = sum_k w[k, c_jv] e_k
+    e_out_j = f'_out(net_out_j) sum_v h(s_jv) back_jv
+    e_s_jv  = y_out_j h'(s_jv) back_jv
+    w[k, u]     += lr e_k y^u            w[out_j, m] += lr e_out_j y^m
+    w[in_j, m]  += lr sum_v e_s_jv dS_in[jv, m]
+    w[c_jv, m]  += lr e_s_jv dS_c[jv, m]
+    (conventional hidden units, if any: e_i = f'_i sum_k w[k,i] e_k,  w[i, m] += lr e_i y^m)
+
+Error arriving at a gate or cell input is not propagated further back in time (the truncation):
+only the CEC carries error across time steps. Absent connections are never updated; the CEC
+self-weight is fixed at 1.0 and is not a parameter.
+
+.. warning::
+   Reading implemented (spec §2.5, reading 2): with ``per_step=True`` (default) each step's update
+   is applied at once, so later steps of the same sequence see the new weights (RTRL real-time
+   style); ``per_step=False`` sums the updates and applies them at the sequence end, which is
+   exactly ``-lr`` times the gradient of the truncated computation graph (spec §2.6). The two are
+   identical for tasks whose only target is at the sequence end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..batch import Batch
+from ..network import LSTM, _check_batch, _kernel_args, squash_g, squash_h, step
+
+__all__ = ["TruncatedRTRL", "RTRLState", "DivergenceError"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training made a weight NaN or inf. ``sequence`` is the learner's 0-based count of the
+    sequence during which it happened."""
+
+    def __init__(self, sequence: int):
+        self.sequence = sequence
+        super().__init__(f"training diverged: a weight became NaN or inf while training on sequence "
+                         f"{sequence} (counting from 0); try a smaller learning rate")
+
+
+@dataclass
+class RTRLState:
+    """The learner's state, kept apart from the network: the traces and counters.
+
+    ``dS_in``, ``dS_c`` have shape ``(C*S, n_src)`` and hold the traces of the last step processed
+    (they are reset at every sequence start). ``sequences`` and ``steps`` count what was trained on.
+    """
+
+    dS_in: np.ndarray
+    dS_c: np.ndarray
+    sequences: int = 0
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class TruncatedRTRL:
+    """The 1997 learning rule as an ``init``/``update`` pair.
+
+    Parameters
+    ----------
+    lr : learning rate ``alpha`` (> 0), the paper's values carry over unchanged.
+    per_step : apply updates at every step that has a target (default) or at the sequence end.
+    backend : ``"numba"`` (the compiled kernel) or ``"numpy"`` (a slow, obvious reference of the
+        same rule, step by step; used by the tests and the benchmark).
+    """
+
+    lr: float
+    per_step: bool = True
+    backend: str = "numba"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lr, (int, float, np.floating)) and np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"learning rate must be a positive finite number, got {self.lr!r}")
+        if self.backend not in ("numba", "numpy"):
+            raise ValueError(f"backend must be 'numba' or 'numpy', got {self.backend!r}")
+
+    def init(self, net: LSTM) -> RTRLState:
+        a = net.arch
+        return RTRLState(np.zeros((a.n_cells, a.n_src)), np.zeros((a.n_cells, a.n_src)))
+
+    def update(self, net: LSTM, state: RTRLState, batch: Batch) -> np.ndarray:
+        """Train ``net`` in place, online, on every sequence of ``batch`` in order.
+
+        Returns the outputs ``y_k(t)`` produced during training (each computed before that
+        step's update), shape ``(batch.n_steps, K)``; ``state`` is updated in place.
+        Raises :class:`DivergenceError` naming the sequence if a weight becomes NaN or inf.
+        """
+        _check_batch(net, batch)
+        if state.dS_in.shape != (net.arch.n_cells, net.arch.n_src):
+            raise ValueError("state does not belong to this network (call init(net))")
+        if self.backend == "numba":
+            from .._kernels.lstm import run_lstm
+
+            Y = np.empty((batch.n_steps, net.arch.n_out))
+            bad = run_lstm(*_kernel_args(net), batch.inputs, batch.targets, batch.offsets, Y,
+                           state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step))
+        else:
+            Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
+        if bad >= 0:
+            state.sequences += bad + 1
+            state.steps += int(batch.offsets[bad + 1])
+            raise DivergenceError(state.sequences - 1)
+        state.sequences += len(batch)
+        state.steps += batch.n_steps
+        return Y
+
+
+def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_step: bool):
+    """The same rule in plain NumPy, written for clarity (one step at a time, using
+    :func:`lstm1997.network.step`). Mirrors the kernel's order of operations."""
+    a = net.arch
+    S, C = a.cells, a.blocks
+    Y = np.empty((batch.n_steps, a.n_out))
+    rows_in = np.arange(a.rows_in.start, a.rows_in.stop)
+    oc0 = a.n_in if a.outputs_see_inputs else 0
+    for i in range(len(batch)):
+        x, d = batch[i]
+        y_prev = np.zeros(a.n_hidden)
+        s = np.zeros(a.n_cells)
+        state.dS_in[:] = 0.0
+        state.dS_c[:] = 0.0
+        dW_h = np.zeros_like(net.W_h)
+        dW_k = np.zeros_like(net.W_k)
+        for t in range(x.shape[0]):
+            o = step(net, x[t], y_prev, s)
+            y_in_per_cell = np.repeat(o.y_in, S)
+            fp_in_per_cell = np.repeat(o.y_in * (1 - o.y_in), S)
+            _, gp = squash_g(a.g, o.net_c)
+            _, hp = squash_h(a.h, o.s_c)
+            # traces (eqs. 25, 27)
+            state.dS_in += np.outer(o.g_c * fp_in_per_cell, o.z)
+            state.dS_c += np.outer(y_in_per_cell * gp, o.z)
+            Y[batch.offsets[i] + t] = o.y_k
+            y_prev, s = o.y_hidden, o.s_c
+            has = ~np.isnan(d[t])
+            if not has.any():
+                continue
+            e_k = np.where(has, o.y_k * (1 - o.y_k) * (np.where(has, d[t], 0.0) - o.y_k), 0.0)
+            back = net.W_k[:, oc0:oc0 + a.n_cells + a.hidden].T @ e_k
+            back_c, back_hid = back[: a.n_cells], back[a.n_cells:]
+            e_s = np.repeat(o.y_out, S) * hp * back_c
+            g_h = np.zeros_like(net.W_h)
+            g_h[rows_in] = (e_s[:, None] * state.dS_in).reshape(C, S, -1).sum(axis=1)
+            g_h[a.rows_c] = e_s[:, None] * state.dS_c
+            if a.output_gates:
+                e_out = o.y_out * (1 - o.y_out) * (o.h_c * back_c).reshape(C, S).sum(axis=1)
+                g_h[a.rows_out] = np.outer(e_out, o.z)
+            g_h[a.rows_hidden] = np.outer(o.y_hid * (1 - o.y_hid) * back_hid, o.z)
+            dW_h += lr * g_h * net.mask_h
+            dW_k += lr * np.outer(e_k, o.zo) * net.mask_k
+            if per_step:
+                net.W_h += dW_h
+                net.W_k += dW_k
+                dW_h[:] = 0.0
+                dW_k[:] = 0.0
+        net.W_h += dW_h
+        net.W_k += dW_k
+        if not net.is_finite():
+            return Y, i
+    return Y, -1

@@ -1,0 +1,432 @@
+"""The 1997 LSTM network as data plus one time step (paper-spec §1).
+
+Symbols (ASCII versions of the paper's, Hochreiter & Schmidhuber 1997, Section 4 and Appendix A.1):
+
+==========  ===================================================================
+``C``       number of memory cell blocks
+``S``       cells per block (block size)
+``K``       number of output units
+``y_in``    input-gate activations, one per block, ``f(net_in)``
+``y_out``   output-gate activations, one per block, ``f(net_out)`` (1 if the
+            architecture has no output gates)
+``net_c``   cell-input net inputs, one per cell
+``s_c``     cell states (the constant error carousel, self-weight fixed at 1.0):
+            ``s_c(t) = s_c(t-1) + y_in(t) * g(net_c(t))``
+``y_c``     cell outputs ``y_out * h(s_c)``
+``y_k``     output activations ``f(net_k)``
+==========  ===================================================================
+
+Layout of the weights (dense arrays; absent connections are held at exactly 0 and
+are never trained, see the masks):
+
+* ``W_h`` (hidden-unit weights), one row per hidden unit, in the order
+  ``[input gates (C) | output gates (C, if present) | cells (C*S, block-major) |
+  conventional hidden units (H)]``; one column per source unit, in the order
+  ``[inputs x(t) (n_in) | hidden units y(t-1), same order as the rows | bias (+1)]``.
+* ``W_k`` (output weights), one row per output unit; columns
+  ``[inputs x(t) (only if outputs see inputs) | cells y_c(t) | hidden units (t) | bias]``.
+
+Timing inside a step (spec §1.3, reading 3): hidden units are updated synchronously
+from ``x(t)``, ``y_hidden(t-1)`` and the bias; outputs read the *current* cell
+outputs ``y_c(t)``. All activations and states are 0 at the start of a sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Architecture", "LSTM", "StepOutput", "init", "step", "forward", "predict", "UNIT_CLASSES"]
+
+#: Unit classes that may carry a bias weight (a weight from a constant +1 unit).
+UNIT_CLASSES = ("in_gate", "out_gate", "cell", "hidden", "output")
+
+_G_CHOICES = {"g2": "4*sigmoid(x) - 2, range [-2, 2] (eq. 5)", "g1": "sigmoid(x), range [0, 1]"}
+_H_CHOICES = {"h1": "2*sigmoid(x) - 1, range [-1, 1] (eq. 4)", "id": "identity"}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything about a 1997 LSTM except its weights.
+
+    Parameters
+    ----------
+    n_in, n_out : number of input units and output units (``K``).
+    blocks : number of memory cell blocks ``C``.
+    cells : block size ``S`` (cells sharing one input and one output gate).
+    hidden : conventional (logistic) hidden units; none of the paper's LSTM nets has any.
+    connectivity : ``"F"`` (cells, gates and hidden units see the inputs and every hidden
+        unit at t-1; used everywhere but Exp. 2a/2b) or ``"B"`` (hidden units see the inputs
+        only; Exp. 2a/2b). Spec §1.5.
+    output_gates : whether each block has an output gate (not in Exp. 2a/2b).
+    outputs_see_inputs : whether output units receive the inputs directly (only 2a/2b).
+    bias : which unit classes carry a bias, a subset of ``UNIT_CLASSES``.
+    g, h : squashing of the cell input (``"g2"`` in [-2,2] or ``"g1"`` in [0,1]) and of the
+        cell output (``"h1"`` in [-1,1] or ``"id"``). Spec §1.1.
+    init_range : initial weights are uniform in ``[-init_range, init_range]``.
+    in_gate_bias, out_gate_bias : per-block initial gate-bias values overriding the random
+        draw (``None``: random like every other weight). Spec §1.6, Table 10.
+    """
+
+    n_in: int
+    n_out: int
+    blocks: int
+    cells: int = 1
+    hidden: int = 0
+    connectivity: str = "F"
+    output_gates: bool = True
+    outputs_see_inputs: bool = False
+    bias: tuple[str, ...] = UNIT_CLASSES
+    g: str = "g2"
+    h: str = "h1"
+    init_range: float = 0.1
+    in_gate_bias: tuple[float, ...] | None = None
+    out_gate_bias: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_in", "n_out", "blocks", "cells"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.hidden, (int, np.integer)) or self.hidden < 0:
+            raise ValueError(f"hidden must be a non-negative integer, got {self.hidden!r}")
+        if self.connectivity not in ("F", "B"):
+            raise ValueError(f"connectivity must be 'F' or 'B', got {self.connectivity!r}")
+        bias = tuple(self.bias)
+        unknown = [b for b in bias if b not in UNIT_CLASSES]
+        if unknown:
+            raise ValueError(f"unknown bias unit class(es) {unknown}; choose from {UNIT_CLASSES}")
+        # canonical order, so that equal architectures compare and serialise equal
+        object.__setattr__(self, "bias", tuple(b for b in UNIT_CLASSES if b in bias))
+        if self.g not in _G_CHOICES:
+            raise ValueError(f"g must be one of {sorted(_G_CHOICES)}, got {self.g!r}")
+        if self.h not in _H_CHOICES:
+            raise ValueError(f"h must be one of {sorted(_H_CHOICES)}, got {self.h!r}")
+        if not (np.isfinite(self.init_range) and self.init_range >= 0):
+            raise ValueError(f"init_range must be finite and >= 0, got {self.init_range!r}")
+        for name, present in (("in_gate_bias", True), ("out_gate_bias", self.output_gates)):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            v = tuple(float(b) for b in v)
+            object.__setattr__(self, name, v)
+            if not present:
+                raise ValueError(f"{name} given but the architecture has no output gates")
+            kind = "in_gate" if name == "in_gate_bias" else "out_gate"
+            if kind not in self.bias:
+                raise ValueError(f"{name} given but {kind!r} units carry no bias")
+            if len(v) != self.blocks:
+                raise ValueError(f"{name} needs one value per block ({self.blocks}), got {len(v)}")
+            if not all(np.isfinite(v)):
+                raise ValueError(f"{name} values must be finite, got {v}")
+        if "out_gate" in self.bias and not self.output_gates:
+            object.__setattr__(self, "bias", tuple(b for b in self.bias if b != "out_gate"))
+
+    # ---- sizes -------------------------------------------------------------------------
+    @property
+    def n_cells(self) -> int:
+        """Number of memory cells, ``C*S``."""
+        return self.blocks * self.cells
+
+    @property
+    def n_out_gates(self) -> int:
+        return self.blocks if self.output_gates else 0
+
+    @property
+    def n_hidden(self) -> int:
+        """Hidden units: input gates + output gates + cells + conventional hidden units."""
+        return self.blocks + self.n_out_gates + self.n_cells + self.hidden
+
+    @property
+    def n_src(self) -> int:
+        """Columns of ``W_h``: inputs, hidden units at t-1, bias."""
+        return self.n_in + self.n_hidden + 1
+
+    @property
+    def n_osrc(self) -> int:
+        """Columns of ``W_k``: inputs (if seen), cells, conventional hidden units, bias."""
+        return (self.n_in if self.outputs_see_inputs else 0) + self.n_cells + self.hidden + 1
+
+    # ---- row and column ranges -------------------------------------------------------------
+    @property
+    def rows_in(self) -> slice:
+        return slice(0, self.blocks)
+
+    @property
+    def rows_out(self) -> slice:
+        return slice(self.blocks, self.blocks + self.n_out_gates)
+
+    @property
+    def rows_c(self) -> slice:
+        a = self.blocks + self.n_out_gates
+        return slice(a, a + self.n_cells)
+
+    @property
+    def rows_hidden(self) -> slice:
+        a = self.blocks + self.n_out_gates + self.n_cells
+        return slice(a, a + self.hidden)
+
+    # ---- connectivity -----------------------------------------------------------------------
+    def mask_h(self) -> np.ndarray:
+        """Boolean ``(n_hidden, n_src)``: which hidden-unit weights exist."""
+        m = np.zeros((self.n_hidden, self.n_src), dtype=bool)
+        m[:, : self.n_in] = True
+        if self.connectivity == "F":
+            m[:, self.n_in : self.n_in + self.n_hidden] = True
+        for kind, rows in (("in_gate", self.rows_in), ("out_gate", self.rows_out),
+                           ("cell", self.rows_c), ("hidden", self.rows_hidden)):
+            m[rows, -1] = kind in self.bias
+        return m
+
+    def mask_k(self) -> np.ndarray:
+        """Boolean ``(n_out, n_osrc)``: which output weights exist (outputs never see gates)."""
+        m = np.ones((self.n_out, self.n_osrc), dtype=bool)
+        m[:, -1] = "output" in self.bias
+        return m
+
+    @property
+    def n_weights(self) -> int:
+        """Number of trainable weights, the paper's "# weights" (CEC self-weights excluded)."""
+        return int(self.mask_h().sum() + self.mask_k().sum())
+
+    # ---- (de)serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["bias"] = list(self.bias)
+        for k in ("in_gate_bias", "out_gate_bias"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Architecture":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown architecture field(s): {sorted(unknown)}")
+        d = dict(d)
+        for k in ("bias", "in_gate_bias", "out_gate_bias"):
+            if d.get(k) is not None:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def describe(self) -> str:
+        """One line for humans."""
+        return (f"{self.n_in} inputs, {self.n_out} outputs, {self.blocks} block(s) of {self.cells} cell(s)"
+                + (f", {self.hidden} hidden" if self.hidden else "")
+                + f", connectivity {self.connectivity}"
+                + ("" if self.output_gates else ", no output gates")
+                + f", bias on {'/'.join(self.bias) or 'nothing'}, g={self.g}, h={self.h}"
+                + f", {self.n_weights} weights")
+
+
+@dataclass
+class LSTM:
+    """A 1997 LSTM: an :class:`Architecture` and its weights ``W_h``, ``W_k`` (float64).
+
+    The paper's weight groups are views into ``W_h``: :attr:`w_in` (input gates),
+    :attr:`w_out` (output gates), :attr:`w_c` (cell inputs), :attr:`w_hidden`; and
+    :attr:`w_k` (output units) is ``W_k``. Learners update these arrays in place.
+    """
+
+    arch: Architecture
+    W_h: np.ndarray
+    W_k: np.ndarray
+    _masks: tuple = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        a = self.arch
+        for name, shape in (("W_h", (a.n_hidden, a.n_src)), ("W_k", (a.n_out, a.n_osrc))):
+            w = getattr(self, name)
+            if not isinstance(w, np.ndarray) or w.shape != shape:
+                got = getattr(w, "shape", type(w).__name__)
+                raise ValueError(f"{name} must have shape {shape} for this architecture, got {got}")
+            if w.dtype != np.float64 or not w.flags.c_contiguous:
+                setattr(self, name, np.ascontiguousarray(w, dtype=np.float64))
+        mh, mk = a.mask_h(), a.mask_k()
+        self._masks = (mh, mk, mh.astype(np.float64), mk.astype(np.float64))
+        for name, w, m in (("W_h", self.W_h, self._masks[0]), ("W_k", self.W_k, self._masks[1])):
+            if np.any(w[~m] != 0.0):
+                raise ValueError(f"{name} has non-zero weights on absent connections")
+
+    @property
+    def mask_h(self) -> np.ndarray:
+        return self._masks[0]
+
+    @property
+    def mask_k(self) -> np.ndarray:
+        return self._masks[1]
+
+    @property
+    def w_in(self) -> np.ndarray:
+        """Input-gate weights ``w[in_j, m]``, shape ``(C, n_src)`` (a view)."""
+        return self.W_h[self.arch.rows_in]
+
+    @property
+    def w_out(self) -> np.ndarray:
+        """Output-gate weights ``w[out_j, m]``, shape ``(C or 0, n_src)`` (a view)."""
+        return self.W_h[self.arch.rows_out]
+
+    @property
+    def w_c(self) -> np.ndarray:
+        """Cell-input weights ``w[c_jv, m]``, shape ``(C*S, n_src)`` (a view)."""
+        return self.W_h[self.arch.rows_c]
+
+    @property
+    def w_hidden(self) -> np.ndarray:
+        """Conventional hidden-unit weights, shape ``(H, n_src)`` (a view)."""
+        return self.W_h[self.arch.rows_hidden]
+
+    @property
+    def w_k(self) -> np.ndarray:
+        """Output-unit weights ``w[k, u]``, shape ``(K, n_osrc)``."""
+        return self.W_k
+
+    def copy(self) -> "LSTM":
+        return LSTM(self.arch, self.W_h.copy(), self.W_k.copy())
+
+    def is_finite(self) -> bool:
+        return bool(np.isfinite(self.W_h).all() and np.isfinite(self.W_k).all())
+
+
+def init(arch: Architecture, rng: np.random.Generator) -> LSTM:
+    """Draw initial weights: every existing weight uniform in ``[-r, r]`` (``r = arch.init_range``),
+    then the per-block gate-bias overrides (spec §4, Table 10)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator (no global RNG is used)")
+    r = arch.init_range
+    W_h = rng.uniform(-r, r, size=(arch.n_hidden, arch.n_src)) * arch.mask_h()
+    W_k = rng.uniform(-r, r, size=(arch.n_out, arch.n_osrc)) * arch.mask_k()
+    if arch.in_gate_bias is not None:
+        W_h[arch.rows_in, -1] = arch.in_gate_bias
+    if arch.out_gate_bias is not None:
+        W_h[arch.rows_out, -1] = arch.out_gate_bias
+    return LSTM(arch, W_h + 0.0, W_k + 0.0)  # "+ 0.0" turns -0.0 into 0.0
+
+
+# ---- one time step (plain NumPy; the readable definition the kernels are tested against) ----
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def squash_g(kind: str, x):
+    """Cell-input squashing g and its derivative g'."""
+    sg = _sigmoid(x)
+    if kind == "g2":
+        return 4.0 * sg - 2.0, 4.0 * sg * (1.0 - sg)
+    return sg, sg * (1.0 - sg)
+
+
+def squash_h(kind: str, x):
+    """Cell-output squashing h and its derivative h'."""
+    if kind == "h1":
+        sh = _sigmoid(x)
+        return 2.0 * sh - 1.0, 2.0 * sh * (1.0 - sh)
+    return x + 0.0, np.ones_like(x)
+
+
+class StepOutput(NamedTuple):
+    """Everything one time step computes (spec §1.2)."""
+
+    z: np.ndarray        # sources of the hidden units: [x(t), y_hidden(t-1), 1]
+    zo: np.ndarray       # sources of the output units: [x(t) if seen, y_c(t), y_hidden_conv(t), 1]
+    net: np.ndarray      # net inputs of all hidden units
+    y_in: np.ndarray     # (C,)
+    y_out: np.ndarray    # (C,)  (ones if no output gates)
+    net_c: np.ndarray    # (C*S,)
+    g_c: np.ndarray      # g(net_c)
+    s_c: np.ndarray      # (C*S,) cell states after this step
+    h_c: np.ndarray      # h(s_c)
+    y_c: np.ndarray      # (C*S,) cell outputs
+    y_hid: np.ndarray    # (H,) conventional hidden units
+    y_hidden: np.ndarray  # all hidden activations in W_h row order (the next step's recurrent input)
+    net_k: np.ndarray    # (K,)
+    y_k: np.ndarray      # (K,)
+
+
+def step(net: LSTM, x_t: np.ndarray, y_hidden_prev: np.ndarray, s_prev: np.ndarray) -> StepOutput:
+    """One time step of the network (spec §1.2-1.3), in plain NumPy."""
+    a = net.arch
+    S = a.cells
+    z = np.concatenate([x_t, y_hidden_prev, [1.0]])
+    netv = net.W_h @ z
+    y_in = _sigmoid(netv[a.rows_in])
+    y_out = _sigmoid(netv[a.rows_out]) if a.output_gates else np.ones(a.blocks)
+    net_c = netv[a.rows_c]
+    g_c, _ = squash_g(a.g, net_c)
+    s_c = s_prev + np.repeat(y_in, S) * g_c
+    h_c, _ = squash_h(a.h, s_c)
+    y_c = np.repeat(y_out, S) * h_c
+    y_hid = _sigmoid(netv[a.rows_hidden])
+    y_hidden = np.concatenate([y_in, y_out[: a.n_out_gates], y_c, y_hid])
+    zo = np.concatenate([x_t if a.outputs_see_inputs else np.empty(0), y_c, y_hid, [1.0]])
+    net_k = net.W_k @ zo
+    y_k = _sigmoid(net_k)
+    return StepOutput(z, zo, netv, y_in, y_out, net_c, g_c, s_c, h_c, y_c, y_hid, y_hidden, net_k, y_k)
+
+
+def forward(net: LSTM, x: np.ndarray, record: bool = False):
+    """Run the network over one sequence ``x`` of shape ``(T, n_in)`` from the reset state.
+
+    Returns the outputs ``y_k`` of shape ``(T, K)``; with ``record=True`` returns a dict of
+    per-step arrays ``y_k, y_in, y_out, net_c, s_c, y_c, y_hid`` (each ``(T, ...)``) for
+    inspection and plots. Plain NumPy; for many sequences use :func:`lstm1997.predict`.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != net.arch.n_in:
+        raise ValueError(f"x must have shape (T, {net.arch.n_in}), got {x.shape}")
+    y_prev = np.zeros(net.arch.n_hidden)
+    s = np.zeros(net.arch.n_cells)
+    rec: dict[str, list] = {k: [] for k in ("y_k", "y_in", "y_out", "net_c", "s_c", "y_c", "y_hid")}
+    for t in range(x.shape[0]):
+        o = step(net, x[t], y_prev, s)
+        y_prev, s = o.y_hidden, o.s_c
+        for k in rec:
+            rec[k].append(getattr(o, k))
+    a = net.arch
+    width = {"y_k": a.n_out, "y_in": a.blocks, "y_out": a.blocks, "net_c": a.n_cells,
+             "s_c": a.n_cells, "y_c": a.n_cells, "y_hid": a.hidden}
+    out = {k: np.array(v, dtype=np.float64).reshape(x.shape[0], width[k]) for k, v in rec.items()}
+    return out if record else out["y_k"]
+
+
+# ---- many sequences at compiled speed -------------------------------------------------------
+
+def _kernel_args(net: LSTM) -> tuple:
+    """The network part of the kernel's argument list (see ``_kernels/lstm.py``)."""
+    a = net.arch
+    return (net.W_h, net.W_k, net._masks[2], net._masks[3],
+            a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
+            0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1)
+
+
+def _check_batch(net: LSTM, batch) -> None:
+    from .batch import Batch
+
+    if not isinstance(batch, Batch):
+        raise TypeError(f"expected a lstm1997.Batch, got {type(batch).__name__}")
+    if batch.n_in != net.arch.n_in:
+        raise ValueError(f"the data has {batch.n_in} input(s) per step but the network has {net.arch.n_in}")
+    if batch.n_out != net.arch.n_out:
+        raise ValueError(f"the data has {batch.n_out} target(s) per step but the network has "
+                         f"{net.arch.n_out} output(s)")
+
+
+def predict(net: LSTM, batch) -> np.ndarray:
+    """Outputs ``y_k(t)`` of every step of every sequence of ``batch``, shape ``(steps, K)``
+    (compiled kernel; weights unchanged). Targets in the batch are ignored."""
+    from ._kernels.lstm import run_lstm
+
+    _check_batch(net, batch)
+    Y = np.empty((batch.n_steps, net.arch.n_out))
+    empty = np.zeros((0, 0))
+    run_lstm(*_kernel_args(net), batch.inputs, batch.targets, batch.offsets, Y, empty, empty,
+             0.0, False, True)
+    return Y
