@@ -31,7 +31,8 @@ def run_lstm(W_h, W_k, M_h, M_k,
     Y : output, the outputs y_k(t) at every step (computed before that step's update).
     dS_in, dS_c : ``(C*S, n_src)`` trace arrays (the learner's state), reset per sequence.
     per_step : apply each step's update at once (True) or sum them to the sequence end.
-    Returns the index of the first sequence after which a weight is NaN or inf, or -1.
+    Returns the index of the first sequence after which a weight is NaN or inf, or -1 (training
+    stops there; the weights are left as they were at that point).
     """
     n_cells = C * S
     n_og = C if has_og else 0
@@ -55,8 +56,15 @@ def run_lstm(W_h, W_k, M_h, M_k,
     e_k = np.zeros(K)
     e_s = np.zeros(n_cells)
     acc = not per_step
-    dW_h = np.zeros_like(W_h) if (learn and acc) else np.zeros((0, 0))
-    dW_k = np.zeros_like(W_k) if (learn and acc) else np.zeros((0, 0))
+    # Working copies stored transposed (source-major): the net inputs then accumulate column by
+    # column into independent per-unit sums (same summation order as a row-wise dot product, so
+    # bit-for-bit the same numbers, but vectorisable). Copied back to W_h, W_k before returning.
+    WT_h = W_h.T.copy()
+    WT_k = W_k.T.copy()
+    MT_h = M_h.T.copy()
+    MT_k = M_k.T.copy()
+    dWT_h = np.zeros_like(WT_h) if (learn and acc) else np.zeros((0, 0))
+    dWT_k = np.zeros_like(WT_k) if (learn and acc) else np.zeros((0, 0))
     bad = -1
 
     for seq in range(offsets.shape[0] - 1):
@@ -80,10 +88,11 @@ def run_lstm(W_h, W_k, M_h, M_k,
                     zo[m] = X[t, m]
             # ---- net inputs of all hidden units from [x(t), y(t-1), 1] ----
             for i in range(n_hid):
-                a = 0.0
-                for m in range(n_src):
-                    a += W_h[i, m] * z[m]
-                net[i] = a
+                net[i] = 0.0
+            for m in range(n_src):
+                zm = z[m]
+                for i in range(n_hid):
+                    net[i] += WT_h[m, i] * zm
             # ---- gates: y_in, y_out = f(net) ----
             for j in range(C + n_og):
                 y = _sigmoid(net[j])
@@ -131,10 +140,13 @@ def run_lstm(W_h, W_k, M_h, M_k,
             # ---- output units: y_k = f(w_k . [x?, y_c, y_hid, 1]) ----
             has_target = False
             for k in range(K):
-                a = 0.0
-                for m in range(n_osrc):
-                    a += W_k[k, m] * zo[m]
-                y = _sigmoid(a)
+                e_k[k] = 0.0
+            for m in range(n_osrc):
+                zm = zo[m]
+                for k in range(K):
+                    e_k[k] += WT_k[m, k] * zm     # e_k holds net_k until the errors below
+            for k in range(K):
+                y = _sigmoid(e_k[k])
                 Y[t, k] = y
                 d = D[t, k]
                 if d == d:  # not NaN
@@ -147,7 +159,7 @@ def run_lstm(W_h, W_k, M_h, M_k,
                 for u in range(n_cells + H):
                     a = 0.0
                     for k in range(K):
-                        a += W_k[k, oc0 + u] * e_k[k]
+                        a += WT_k[oc0 + u, k] * e_k[k]
                     back[u] = a
                 for q in range(n_cells):
                     j = q // S
@@ -155,15 +167,15 @@ def run_lstm(W_h, W_k, M_h, M_k,
                     e_s[q] = y_out * hp_c[q] * back[q]                     # eq. 23
                 # ---- updates ----
                 if acc:
-                    Wk_upd = dW_k
-                    Wh_upd = dW_h
+                    Wk_upd = dWT_k
+                    Wh_upd = dWT_h
                 else:
-                    Wk_upd = W_k
-                    Wh_upd = W_h
-                for k in range(K):                                            # eq. 22, outputs
-                    ek = lr * e_k[k]
-                    for m in range(n_osrc):
-                        Wk_upd[k, m] += ek * zo[m] * M_k[k, m]
+                    Wk_upd = WT_k
+                    Wh_upd = WT_h
+                for m in range(n_osrc):                                       # eq. 22, outputs
+                    zm = zo[m]
+                    for k in range(K):
+                        Wk_upd[m, k] += lr * e_k[k] * zm * MT_k[m, k]
                 if has_og:
                     for j in range(C):                                        # eqs. 21-22, output gates
                         a = 0.0
@@ -171,46 +183,48 @@ def run_lstm(W_h, W_k, M_h, M_k,
                             a += h_c[j * S + v] * back[j * S + v]
                         e_out = lr * fp[C + j] * a
                         for m in range(n_src):
-                            Wh_upd[C + j, m] += e_out * z[m] * M_h[C + j, m]
+                            Wh_upd[m, C + j] += e_out * z[m] * MT_h[m, C + j]
                 for j in range(C):                                            # eq. 26, input gates
                     for m in range(n_src):
                         a = 0.0
                         for v in range(S):
                             a += e_s[j * S + v] * dS_in[j * S + v, m]
-                        Wh_upd[j, m] += lr * a * M_h[j, m]
+                        Wh_upd[m, j] += lr * a * MT_h[m, j]
                 for q in range(n_cells):                                      # eq. 28, cell inputs
                     es = lr * e_s[q]
                     for m in range(n_src):
-                        Wh_upd[off_c + q, m] += es * dS_c[q, m] * M_h[off_c + q, m]
+                        Wh_upd[m, off_c + q] += es * dS_c[q, m] * MT_h[m, off_c + q]
                 for u in range(H):                                            # eqs. 20, 22, hidden units
                     ei = lr * fp[off_hid + u] * back[n_cells + u]
                     for m in range(n_src):
-                        Wh_upd[off_hid + u, m] += ei * z[m] * M_h[off_hid + u, m]
+                        Wh_upd[m, off_hid + u] += ei * z[m] * MT_h[m, off_hid + u]
             # ---- this step's hidden activations are the next step's recurrent sources ----
             for i in range(n_hid):
                 z[n_in + i] = y_new[i]
 
         if learn:
             if acc:
-                for i in range(W_h.shape[0]):
-                    for m in range(W_h.shape[1]):
-                        W_h[i, m] += dW_h[i, m]
-                        dW_h[i, m] = 0.0
+                for m in range(n_src):
+                    for i in range(n_hid):
+                        WT_h[m, i] += dWT_h[m, i]
+                        dWT_h[m, i] = 0.0
+                for m in range(n_osrc):
+                    for k in range(K):
+                        WT_k[m, k] += dWT_k[m, k]
+                        dWT_k[m, k] = 0.0
+            fin = True
+            for m in range(n_src):
+                for i in range(n_hid):
+                    if not np.isfinite(WT_h[m, i]):
+                        fin = False
+            for m in range(n_osrc):
                 for k in range(K):
-                    for m in range(n_osrc):
-                        W_k[k, m] += dW_k[k, m]
-                        dW_k[k, m] = 0.0
-            if bad < 0:
-                fin = True
-                for i in range(W_h.shape[0]):
-                    for m in range(W_h.shape[1]):
-                        if not np.isfinite(W_h[i, m]):
-                            fin = False
-                for k in range(K):
-                    for m in range(n_osrc):
-                        if not np.isfinite(W_k[k, m]):
-                            fin = False
-                if not fin:
-                    bad = seq
-                    return bad
+                    if not np.isfinite(WT_k[m, k]):
+                        fin = False
+            if not fin:
+                bad = seq
+                break
+    if learn:
+        W_h[:, :] = WT_h.T
+        W_k[:, :] = WT_k.T
     return bad

@@ -1,0 +1,450 @@
+"""Model and data files: NumPy ``.npz`` archives, always read with ``allow_pickle=False``.
+
+Reading a file can never run code: no member is ever unpickled, and a file holding
+pickled Python objects (object arrays) is refused. Every problem with a file (missing,
+not an ``.npz``, foreign, corrupt, inconsistent) raises :class:`FormatError`, a
+``ValueError`` with a one-line message that starts with the file name.
+The full description, key by key, is in ``docs/model-format.md``.
+
+Model file (:func:`save_model` / :func:`load_model`)
+    ===================  ===================================================================
+    ``format``           0-d unicode array ``"lstm1997-model"``
+    ``format_version``   0-d integer array, ``1``
+    ``architecture``     0-d unicode array, the JSON of :meth:`Architecture.to_json`
+    ``w_in``             input-gate weights, ``(C, n_src)``
+    ``w_out``            output-gate weights, ``(C, n_src)``, or ``(0, n_src)`` without output gates
+    ``w_c``              cell-input weights, ``(C*S, n_src)``, block-major
+    ``w_hidden``         conventional hidden-unit weights, ``(H, n_src)``
+    ``w_k``              output-unit weights, ``(K, n_osrc)``
+    ``mask_in`` ...      boolean masks of the same shapes (``mask_in``, ``mask_out``,
+                         ``mask_c``, ``mask_hidden``, ``mask_k``): which weights exist;
+                         they must equal the architecture's masks and every weight where
+                         the mask is ``False`` must be exactly 0
+    ``sources_h``        1-D unicode ``(n_src,)``: the name of each column of the ``w_in``,
+                         ``w_out``, ``w_c``, ``w_hidden`` rows (``x0``, ``in_gate0(t-1)``,
+                         ``out_gate0(t-1)``, ``cell0.1(t-1)``, ``hidden0(t-1)``, ``bias``)
+    ``sources_k``        1-D unicode ``(n_osrc,)``: the name of each column of ``w_k``
+                         (``x0`` if outputs see inputs, ``cell0.0``, ``hidden0``, ``bias``)
+    ===================  ===================================================================
+
+    Stacking ``w_in, w_out, w_c, w_hidden`` row-wise gives :attr:`LSTM.W_h`; ``w_k`` is
+    :attr:`LSTM.W_k`. Weights are float64 and round-trip bit for bit.
+
+Data file (:func:`save_data` / :func:`load_data`), two layouts
+    (a) ragged (what :func:`save_data` writes): ``inputs`` ``(total_steps, n_in)``,
+        ``targets`` ``(total_steps, K)`` with ``NaN`` where a step has no target, and
+        ``lengths`` ``(n_seq,)``, positive integers summing to ``total_steps``; sequence
+        ``i`` is rows ``sum(lengths[:i]) : sum(lengths[:i+1])``.
+    (b) padded: ``inputs`` ``(n_seq, T, n_in)`` and ``targets`` ``(n_seq, T, K)``; without
+        ``lengths`` every sequence has length ``T``; with ``lengths`` (each ``1..T``)
+        sequence ``i`` is the first ``lengths[i]`` steps and the rest is padding (ignored,
+        may hold anything, NaN included).
+
+    ``targets`` may be left out of files used only for prediction (see ``load_data``'s
+    ``require_targets``). :func:`save_data` also writes ``format = "lstm1997-data"`` and
+    ``format_version = 1``; both are optional when reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from typing import Any
+
+import numpy as np
+
+from .batch import Batch
+from .network import LSTM, Architecture
+
+__all__ = ["FormatError", "save_model", "load_model", "save_data", "load_data", "source_names",
+           "MODEL_FORMAT", "DATA_FORMAT", "FORMAT_VERSION"]
+
+MODEL_FORMAT = "lstm1997-model"
+DATA_FORMAT = "lstm1997-data"
+FORMAT_VERSION = 1
+
+#: weight key, mask key, ``Architecture`` row-range attribute (``None``: ``W_k``)
+_GROUPS = (("w_in", "mask_in", "rows_in"), ("w_out", "mask_out", "rows_out"),
+           ("w_c", "mask_c", "rows_c"), ("w_hidden", "mask_hidden", "rows_hidden"),
+           ("w_k", "mask_k", None))
+
+_INT_FIELDS = ("n_in", "n_out", "blocks", "cells", "hidden")
+_BOOL_FIELDS = ("output_gates", "outputs_see_inputs")
+
+
+class FormatError(ValueError):
+    """A model or data file cannot be used: unreadable, not ours, corrupt or inconsistent.
+
+    The message is one line and starts with the file name.
+    """
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def _one_line(x: Any) -> str:
+    return " ".join(str(x).split())
+
+
+def _fail(name: str, what: str) -> FormatError:
+    return FormatError(f"{name}: {_one_line(what)}")
+
+
+def _read_npz(path, name: str) -> dict[str, np.ndarray]:
+    """Every member of the archive at ``path`` as an ndarray, never unpickling anything."""
+    try:
+        fh = open(path, "rb")  # our own handle: np.load leaks its own if the zip is corrupt
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(name, "is a directory, not a file") from None
+    except PermissionError:
+        raise _fail(name, "permission denied") from None
+    except OSError as e:
+        raise _fail(name, f"cannot be read ({e.strerror or e})") from None
+    with fh:
+        try:
+            f = np.load(fh, allow_pickle=False)
+        except OSError as e:
+            raise _fail(name, f"cannot be read ({e.strerror or e})") from None
+        except Exception as e:  # unknown magic (numpy then refuses to unpickle), EOFError, BadZipFile, ...
+            detail = "" if "pickle" in str(e) else f" ({type(e).__name__}: {e})"
+            raise _fail(name, f"not a NumPy .npz archive{detail}") from None
+        if isinstance(f, np.ndarray):
+            raise _fail(name, "is a single NumPy .npy array, not a .npz archive")
+        out: dict[str, np.ndarray] = {}
+        with f:
+            for key in f.files:
+                try:
+                    arr = f[key]
+                except ValueError as e:
+                    if "pickle" in str(e):
+                        raise _fail(name, f"member {key!r} holds pickled Python objects, which are "
+                                          "never loaded (allow_pickle=False)") from None
+                    raise _fail(name, f"member {key!r} is corrupt ({e})") from None
+                except Exception as e:
+                    raise _fail(name, f"member {key!r} is corrupt ({type(e).__name__}: {e})") from None
+                if not isinstance(arr, np.ndarray):
+                    raise _fail(name, f"member {key!r} is not a NumPy array (not a .npz archive?)")
+                if arr.dtype.hasobject:  # cannot happen with allow_pickle=False; belt and braces
+                    raise _fail(name, f"member {key!r} holds Python objects")
+                out[key] = arr
+    return out
+
+
+def _str0(d: dict, key: str, name: str) -> str:
+    a = d[key]
+    if a.ndim != 0 or a.dtype.kind != "U":
+        raise _fail(name, f"{key!r} must be a 0-d unicode string array, got dtype {a.dtype} "
+                          f"and shape {a.shape}")
+    return str(a[()])
+
+
+def _check_version(d: dict, name: str) -> None:
+    a = d["format_version"]
+    if a.ndim != 0 or a.dtype.kind not in "iu":
+        raise _fail(name, f"'format_version' must be a 0-d integer array, got dtype {a.dtype} "
+                          f"and shape {a.shape}")
+    v = int(a[()])
+    if v != FORMAT_VERSION:
+        raise _fail(name, f"format version {v} is not supported (this lstm1997 reads version "
+                          f"{FORMAT_VERSION})")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _write_atomic(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` to exactly ``path``, atomically."""
+    path = os.fspath(path)
+    directory, base = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # O_EXCL: never clobber anything; mode 0o666 lets the umask decide, like open(..., "w")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)  # a file object: no ".npz" is appended
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ---- model files ------------------------------------------------------------------------------
+
+def source_names(arch: Architecture) -> tuple[list[str], list[str]]:
+    """Names of the columns of ``W_h`` and of ``W_k`` (the ``sources_h``/``sources_k`` of a
+    model file), e.g. ``x0, in_gate0(t-1), out_gate0(t-1), cell0.0(t-1), hidden0(t-1), bias``
+    and ``cell0.0, hidden0, bias``."""
+    xs = [f"x{i}" for i in range(arch.n_in)]
+    cells = [f"cell{j}.{v}" for j in range(arch.blocks) for v in range(arch.cells)]
+    hid = [f"hidden{i}" for i in range(arch.hidden)]
+    units = ([f"in_gate{j}" for j in range(arch.blocks)]
+             + [f"out_gate{j}" for j in range(arch.n_out_gates)] + cells + hid)
+    sources_h = xs + [f"{u}(t-1)" for u in units] + ["bias"]
+    sources_k = (xs if arch.outputs_see_inputs else []) + cells + hid + ["bias"]
+    assert len(sources_h) == arch.n_src and len(sources_k) == arch.n_osrc
+    return sources_h, sources_k
+
+
+def save_model(net: LSTM, path) -> None:
+    """Write ``net`` to exactly ``path`` (no suffix is added) as a model ``.npz``.
+
+    The write is atomic (temporary file in the same directory, then ``os.replace``), so an
+    interrupted save never leaves a partial file. Raises ``ValueError`` for a network with
+    NaN or inf weights (such a file could not be loaded back).
+    """
+    if not isinstance(net, LSTM):
+        raise TypeError(f"expected a lstm1997.LSTM, got {type(net).__name__}")
+    if not net.is_finite():
+        raise ValueError("refusing to save a network with NaN or inf weights")
+    a = net.arch
+    mh, mk = a.mask_h(), a.mask_k()
+    sources_h, sources_k = source_names(a)
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(MODEL_FORMAT),
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "architecture": np.array(a.to_json()),
+    }
+    for wkey, mkey, rows in _GROUPS:
+        if rows is None:
+            w, m = net.W_k, mk
+        else:
+            w, m = net.W_h[getattr(a, rows)], mh[getattr(a, rows)]
+        arrays[wkey] = np.ascontiguousarray(w, dtype=np.float64)
+        arrays[mkey] = np.ascontiguousarray(m, dtype=bool)
+    arrays["sources_h"] = np.array(sources_h, dtype=str)
+    arrays["sources_k"] = np.array(sources_k, dtype=str)
+    _write_atomic(path, arrays)
+
+
+def _parse_architecture(text: str, name: str) -> Architecture:
+    try:
+        d = json.loads(text)
+    except ValueError as e:
+        raise _fail(name, f"invalid architecture JSON ({e})") from None
+    if not isinstance(d, dict):
+        raise _fail(name, f"invalid architecture: expected a JSON object, got {type(d).__name__}")
+    for k in _INT_FIELDS:
+        if k in d and not _is_int(d[k]):
+            raise _fail(name, f"invalid architecture: {k} must be an integer, got {d[k]!r}")
+    for k in _BOOL_FIELDS:
+        if k in d and not isinstance(d[k], bool):
+            raise _fail(name, f"invalid architecture: {k} must be true or false, got {d[k]!r}")
+    try:
+        return Architecture.from_dict(d)
+    except (ValueError, TypeError) as e:
+        raise _fail(name, f"invalid architecture: {e}") from None
+
+
+def load_model(path) -> LSTM:
+    """Read a model file written by :func:`save_model` (never unpickles anything).
+
+    Raises :class:`FormatError` (one line, naming the file) for anything wrong with it.
+    """
+    name = os.fspath(path)
+    d = _read_npz(path, name)
+    if "format" not in d:
+        hint = "; it looks like a data file, see load_data" if "inputs" in d else ""
+        raise _fail(name, f"not a lstm1997 model file (missing key 'format'{hint})")
+    fmt = _str0(d, "format", name)
+    if fmt != MODEL_FORMAT:
+        what = "a lstm1997 data file" if fmt == DATA_FORMAT else f"format {fmt!r}"
+        raise _fail(name, f"not a lstm1997 model file (it is {what}, expected {MODEL_FORMAT!r})")
+    required = ["format_version", "architecture"] + [k for g in _GROUPS for k in g[:2]]
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise _fail(name, f"incomplete model file (missing key(s) {', '.join(map(repr, missing))})")
+    _check_version(d, name)
+    arch = _parse_architecture(_str0(d, "architecture", name), name)
+
+    mh, mk = arch.mask_h(), arch.mask_k()
+    parts: dict[str, np.ndarray] = {}
+    for wkey, mkey, rows in _GROUPS:
+        want_m = mk if rows is None else mh[getattr(arch, rows)]
+        w, m = d[wkey], d[mkey]
+        if w.dtype.kind not in "fiu":
+            raise _fail(name, f"{wkey!r} must hold real numbers, got dtype {w.dtype}")
+        if w.shape != want_m.shape:
+            raise _fail(name, f"{wkey!r} has shape {w.shape} but the architecture needs {want_m.shape}")
+        if m.dtype != np.bool_:
+            raise _fail(name, f"{mkey!r} must be a boolean array, got dtype {m.dtype}")
+        if m.shape != want_m.shape:
+            raise _fail(name, f"{mkey!r} has shape {m.shape} but the architecture needs {want_m.shape}")
+        if not np.array_equal(m, want_m):
+            bad = np.argwhere(m != want_m)[0]
+            raise _fail(name, f"{mkey!r} disagrees with the architecture ({int(np.sum(m != want_m))} "
+                              f"position(s), first at row {bad[0]}, column {bad[1]})")
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        if not np.isfinite(w).all():
+            bad = np.argwhere(~np.isfinite(w))[0]
+            raise _fail(name, f"{wkey!r} holds NaN or inf (first at row {bad[0]}, column {bad[1]})")
+        if np.any(w[~m] != 0.0):
+            bad = np.argwhere((w != 0.0) & ~m)[0]
+            raise _fail(name, f"{wkey!r} has a non-zero weight on an absent connection (row {bad[0]}, "
+                              f"column {bad[1]}, where {mkey!r} is False)")
+        parts[wkey] = w
+    want_h, want_k = source_names(arch)
+    for key, want in (("sources_h", want_h), ("sources_k", want_k)):
+        if key in d:
+            s = d[key]
+            if s.dtype.kind != "U" or s.ndim != 1 or s.tolist() != want:
+                raise _fail(name, f"{key!r} does not match the architecture's column layout")
+    W_h = np.concatenate([parts[k] for k in ("w_in", "w_out", "w_c", "w_hidden")], axis=0)
+    try:
+        return LSTM(arch, W_h, parts["w_k"])
+    except ValueError as e:  # not expected after the checks above
+        raise _fail(name, str(e)) from None
+
+
+# ---- data files -------------------------------------------------------------------------------
+
+def save_data(path, batch: Batch) -> None:
+    """Write ``batch`` to exactly ``path`` in the ragged layout (a) (atomic, like :func:`save_model`).
+
+    Raises ``ValueError`` for a batch :func:`load_data` would refuse (no sequences, or a
+    sequence of length 0).
+    """
+    if not isinstance(batch, Batch):
+        raise TypeError(f"expected a lstm1997.Batch, got {type(batch).__name__}")
+    if len(batch) == 0:
+        raise ValueError("refusing to save a batch with no sequences")
+    lengths = batch.lengths
+    if np.any(lengths == 0):
+        raise ValueError(f"refusing to save a batch with an empty sequence (sequence "
+                         f"{int(np.argmax(lengths == 0))} has length 0)")
+    _write_atomic(path, {
+        "format": np.array(DATA_FORMAT),
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "inputs": np.ascontiguousarray(batch.inputs, dtype=np.float64),
+        "targets": np.ascontiguousarray(batch.targets, dtype=np.float64),
+        "lengths": np.ascontiguousarray(lengths, dtype=np.int64),
+    })
+
+
+def _numeric(a: np.ndarray, key: str, name: str) -> np.ndarray:
+    if a.dtype.kind not in "fiu":
+        raise _fail(name, f"{key!r} must hold real numbers, got non-numeric dtype {a.dtype}")
+    return np.asarray(a, dtype=np.float64)
+
+
+def _locate(row: int, offsets: np.ndarray) -> tuple[int, int]:
+    """(sequence, step within it) of ragged row ``row``."""
+    i = int(np.searchsorted(offsets, row, side="right")) - 1
+    return i, row - int(offsets[i])
+
+
+def load_data(path, require_targets: bool = True, n_out: int | None = None) -> Batch:
+    """Read a data file, layout (a) ragged or (b) padded (see the module docstring).
+
+    require_targets : if false, a file without ``targets`` is accepted and gets all-NaN
+        targets of width ``n_out`` (needed then; e.g. for prediction only).
+    n_out : expected number of targets per step; checked against ``targets`` when present.
+
+    Raises :class:`FormatError` (one line, naming the file) for anything wrong with it.
+    """
+    if n_out is not None and (not _is_int(n_out) or n_out < 1):
+        raise ValueError(f"n_out must be a positive integer or None, got {n_out!r}")
+    name = os.fspath(path)
+    d = _read_npz(path, name)
+    if "format" in d:
+        fmt = _str0(d, "format", name)
+        if fmt != DATA_FORMAT:
+            what = "a lstm1997 model file" if fmt == MODEL_FORMAT else f"format {fmt!r}"
+            raise _fail(name, f"not a lstm1997 data file (it is {what}, expected {DATA_FORMAT!r})")
+    if "format_version" in d:
+        _check_version(d, name)
+    if "inputs" not in d:
+        raise _fail(name, "not a data file (missing key 'inputs')")
+    x = _numeric(d["inputs"], "inputs", name)
+    have_d = "targets" in d
+    if not have_d and require_targets:
+        raise _fail(name, "missing key 'targets' (targets are needed here)")
+    if not have_d and n_out is None:
+        raise _fail(name, "has no 'targets' and no number of outputs (n_out) was given")
+    lengths = None
+    if "lengths" in d:
+        ln = d["lengths"]
+        if ln.dtype.kind not in "iu":
+            raise _fail(name, f"'lengths' must hold integers, got dtype {ln.dtype}")
+        if ln.ndim != 1:
+            raise _fail(name, f"'lengths' must be 1-D, got shape {ln.shape}")
+        lengths = ln.astype(np.int64)
+
+    if x.ndim == 2:  # (a) ragged
+        if lengths is None:
+            raise _fail(name, f"2-D 'inputs' {x.shape} need 'lengths' (use lengths=[{x.shape[0]}] "
+                              "for a single sequence)")
+        if lengths.size == 0:
+            raise _fail(name, "contains no sequences ('lengths' is empty)")
+        if np.any(lengths < 1):
+            i = int(np.argmax(lengths < 1))
+            raise _fail(name, f"sequence {i} has length {int(lengths[i])} (lengths must be >= 1)")
+        if int(lengths.sum()) != x.shape[0]:
+            raise _fail(name, f"'lengths' sum to {int(lengths.sum())} but 'inputs' has {x.shape[0]} steps")
+        if have_d:
+            t = _numeric(d["targets"], "targets", name)
+            if t.ndim != 2:
+                raise _fail(name, f"'targets' must be 2-D (steps, K) like 'inputs', got shape {t.shape}")
+            if t.shape[0] != x.shape[0]:
+                raise _fail(name, f"'targets' has {t.shape[0]} steps but 'inputs' has {x.shape[0]}")
+    elif x.ndim == 3:  # (b) padded
+        n_seq, T = x.shape[:2]
+        if n_seq == 0:
+            raise _fail(name, "contains no sequences ('inputs' has shape "
+                              f"{x.shape})")
+        if lengths is None:
+            if T == 0:
+                raise _fail(name, f"sequences have length 0 ('inputs' has shape {x.shape})")
+            lengths = np.full(n_seq, T, dtype=np.int64)
+        else:
+            if lengths.size != n_seq:
+                raise _fail(name, f"'lengths' has {lengths.size} entries but 'inputs' holds {n_seq} sequences")
+            bad = (lengths < 1) | (lengths > T)
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                raise _fail(name, f"sequence {i} has length {int(lengths[i])} (must be 1..{T})")
+        keep = np.arange(T)[None, :] < lengths[:, None]  # (n_seq, T)
+        if have_d:
+            t = _numeric(d["targets"], "targets", name)
+            if t.ndim != 3:
+                raise _fail(name, f"'targets' must be 3-D (n_seq, T, K) like 'inputs', got shape {t.shape}")
+            if t.shape[:2] != x.shape[:2]:
+                raise _fail(name, f"'targets' has {t.shape[0]} sequences of {t.shape[1]} steps but "
+                                  f"'inputs' has {n_seq} of {T}")
+            t = t[keep]
+        x = x[keep]
+    else:
+        raise _fail(name, f"'inputs' must be 2-D (steps, n_in) or 3-D (n_seq, T, n_in), got shape {x.shape}")
+
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    if x.shape[1] == 0:
+        raise _fail(name, "'inputs' has 0 values per step")
+    if not np.isfinite(x).all():
+        row, col = np.argwhere(~np.isfinite(x))[0]
+        i, s = _locate(int(row), offsets)
+        what = "NaN" if np.isnan(x[row, col]) else "inf"
+        raise _fail(name, f"'inputs' contain {what} at sequence {i}, step {s} (input {col})")
+    if have_d:
+        if t.shape[1] == 0:
+            raise _fail(name, "'targets' has 0 values per step")
+        if n_out is not None and t.shape[1] != n_out:
+            raise _fail(name, f"'targets' has {t.shape[1]} values per step but {n_out} output(s) "
+                              "were expected")
+        if np.isinf(t).any():
+            row, col = np.argwhere(np.isinf(t))[0]
+            i, s = _locate(int(row), offsets)
+            raise _fail(name, f"'targets' contain inf at sequence {i}, step {s} (target {col}); "
+                              "use NaN for 'no target'")
+    else:
+        t = np.full((x.shape[0], n_out), np.nan)
+    try:
+        return Batch(x, t, offsets)
+    except ValueError as e:  # not expected after the checks above
+        raise _fail(name, str(e)) from None

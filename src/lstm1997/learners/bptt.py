@@ -1,0 +1,237 @@
+r"""Exact-gradient oracles: backpropagation through time, full or truncated (paper-spec §2.6).
+
+Plain NumPy, float64, written for clarity rather than speed. The forward pass is
+:func:`lstm1997.network.step` (recorded step by step); the backward pass below is written by
+hand, each backward line under the forward equation it differentiates.
+
+Forward pass of one step (spec §1.2-1.3), hidden sources ``z(t) = [x(t), y_hidden(t-1), 1]``::
+
+    net(t)   = W_h z(t)                                  (net_in, net_out, net_c, net_i)
+    y_in(t)  = f(net_in(t))          y_out(t) = f(net_out(t))   (1 if no output gates)
+    s(t)     = s(t-1) + y_in(t) g(net_c(t))              (CEC, self-weight fixed at 1.0)
+    y_c(t)   = y_out(t) h(s(t))      y_i(t)   = f(net_i(t))     (conventional hidden units)
+    y_k(t)   = f(W_k zo(t)),         zo(t) = [x(t) if outputs see inputs, y_c(t), y_i(t), 1]
+
+Loss over one sequence (spec §2.2, eq. 16 with the paper's delta, eq. 19, i.e. no factor 2)::
+
+    L = 1/2 sum_t sum_k (d_k(t) - y_k(t))^2         (terms with a NaN target are left out)
+
+Backward pass, running t = T-1 .. 0 with ``ds`` = dL/ds(t) carried back along the CEC and
+``dy_rec`` = dL/dy_hidden(t) arriving from step t+1 through z(t+1)::
+
+    delta_k   = f'(net_k) (y_k - d_k)                    (= -e_k, eq. 19)
+    dW_k     += delta_k zo^T                             (eq. 22, outputs)
+    dy_c      = W_k[:, c]^T delta_k  + dy_rec[c]         (back_jv, eq. 21/23, + recurrence)
+    dy_i      = W_k[:, i]^T delta_k  + dy_rec[i]         (eq. 20, + recurrence)
+    dy_out_j  = sum_v h(s_jv) dy_c_jv + dy_rec[out_j]    (eq. 21)
+    ds_jv    += y_out_j h'(s_jv) dy_c_jv                 (eq. 23: -e_s, plus ds from s(t+1))
+    dy_in_j   = sum_v g(net_c_jv) ds_jv + dy_rec[in_j]   (eqs. 25-26)
+    dnet_c    = y_in g'(net_c) ds                        (eqs. 27-28)
+    dnet_u    = f'(net_u) dy_u      for the gates and conventional hidden units
+    dW_h     += dnet z^T
+    dy_rec    = (W_h^T dnet)[hidden columns]             (full graph)
+              = 0                                        (truncated graph, spec §2.6 (1))
+    ds(t-1)   = ds(t)                                    (dS(t)/dS(t-1) = 1, kept in both graphs)
+
+With ``truncated=True`` every recurrent input ``y_hidden(t-1)`` of the gates, cells and
+conventional hidden units is a stop-gradient, the CEC chain stays attached and the outputs read
+``y_c(t)`` of the same step: this is the graph whose gradient the paper's rule follows
+(spec §2.1, §2.6), so ``-lr * bptt_gradient(net, x, d, truncated=True)`` equals the weight change
+of :class:`~lstm1997.TruncatedRTRL` with ``per_step=False`` on that sequence.
+With ``truncated=False`` the gradient is the exact one (every recurrent path).
+
+Gradients of absent connections (masked weights, absent biases) are returned as exactly 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..batch import Batch
+from ..network import LSTM, _check_batch, squash_g, squash_h, step
+from .truncated_rtrl import DivergenceError
+
+__all__ = ["bptt_gradient", "BPTT", "BPTTState"]
+
+
+def _check_sequence(net: LSTM, x, d) -> tuple[np.ndarray, np.ndarray]:
+    a = net.arch
+    x = np.asarray(x, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != a.n_in:
+        raise ValueError(f"x must have shape (T, {a.n_in}), got {x.shape}")
+    if d.shape != (x.shape[0], a.n_out):
+        raise ValueError(f"d must have shape ({x.shape[0]}, {a.n_out}) like x, got {d.shape}")
+    return x, d
+
+
+def _forward_backward(net: LSTM, x: np.ndarray, d: np.ndarray, truncated: bool):
+    """Loss, dL/dW_h, dL/dW_k (masked) and the outputs y_k (T, K) of one sequence."""
+    a = net.arch
+    C, S, n_in, nh = a.blocks, a.cells, a.n_in, a.n_hidden
+    rows_in, rows_out, rows_c, rows_hid = a.rows_in, a.rows_out, a.rows_c, a.rows_hidden
+    oc0 = n_in if a.outputs_see_inputs else 0          # first cell column of W_k
+    cols_c = slice(oc0, oc0 + a.n_cells)               # W_k columns reading y_c(t)
+    cols_hid = slice(oc0 + a.n_cells, oc0 + a.n_cells + a.hidden)  # ... reading y_i(t)
+    T = x.shape[0]
+
+    # ---- forward pass (spec §1.2-1.4): reset, then record every step ----
+    y_prev = np.zeros(nh)                               # y_hidden(0) = 0
+    s = np.zeros(a.n_cells)                             # s_c(0) = 0
+    rec = []
+    for t in range(T):
+        o = step(net, x[t], y_prev, s)
+        rec.append(o)
+        y_prev, s = o.y_hidden, o.s_c
+    Y = np.array([o.y_k for o in rec], dtype=np.float64).reshape(T, a.n_out)
+
+    # ---- loss: 1/2 sum (d - y)^2 over present targets (spec §2.2) ----
+    has = ~np.isnan(d)
+    err = np.where(has, Y - np.where(has, d, 0.0), 0.0)  # y - d, 0 where no target
+    loss = 0.5 * float(np.sum(err * err))
+
+    # ---- backward pass ----
+    dW_h = np.zeros_like(net.W_h)
+    dW_k = np.zeros_like(net.W_k)
+    ds = np.zeros(a.n_cells)        # dL/ds(t), flowing back along the CEC
+    dy_rec = np.zeros(nh)           # dL/dy_hidden(t) from the hidden units of step t+1
+    for t in range(T - 1, -1, -1):
+        o = rec[t]
+
+        # forward: y_k = f(net_k), net_k = W_k zo;  loss term 1/2 (d_k - y_k)^2     (eq. 16)
+        # backward: delta_k = dL/dnet_k = f'(net_k) (y_k - d_k) = -e_k               (eq. 19)
+        delta_k = o.y_k * (1.0 - o.y_k) * err[t]
+        dW_k += np.outer(delta_k, o.zo)                                            # eq. 22
+        dzo = net.W_k.T @ delta_k
+
+        # forward: y_hidden(t) = [y_in, y_out, y_c, y_i] feeds the outputs (same step)
+        #          and, through z(t+1), every hidden unit of step t+1
+        dy_c = dzo[cols_c] + dy_rec[rows_c]            # back_jv (+ recurrent part)
+        dy_hid = dzo[cols_hid] + dy_rec[rows_hid]      # eq. 20 (+ recurrent part)
+        dy_in = dy_rec[rows_in].copy()
+        dy_out = dy_rec[rows_out].copy()
+
+        # forward: y_c = y_out h(s)                                                 (spec §1.2)
+        # backward: dL/dy_out_j += sum_v h(s_jv) dL/dy_c_jv                         (eq. 21)
+        #           dL/ds_jv    += y_out_j h'(s_jv) dL/dy_c_jv                      (eq. 23)
+        _, hp = squash_h(a.h, o.s_c)
+        if a.output_gates:
+            dy_out += (o.h_c * dy_c).reshape(C, S).sum(axis=1)
+        ds = ds + np.repeat(o.y_out, S) * hp * dy_c
+
+        # forward: s(t) = s(t-1) + y_in g(net_c)                                    (CEC)
+        # backward: dL/dy_in_j += sum_v g(net_c_jv) dL/ds_jv                        (eqs. 25-26)
+        #           dL/dnet_c   = y_in g'(net_c) dL/ds                              (eqs. 27-28)
+        #           dL/ds(t-1)  = dL/ds(t)             (self-weight 1.0, never truncated)
+        _, gp = squash_g(a.g, o.net_c)
+        dy_in += (o.g_c * ds).reshape(C, S).sum(axis=1)
+        dnet = np.zeros(nh)
+        dnet[rows_c] = np.repeat(o.y_in, S) * gp * ds
+
+        # forward: y_in = f(net_in), y_out = f(net_out), y_i = f(net_i)             (eq. 3)
+        # backward: dL/dnet = f'(net) dL/dy,  f' = y (1 - y)
+        dnet[rows_in] = o.y_in * (1.0 - o.y_in) * dy_in
+        if a.output_gates:
+            dnet[rows_out] = o.y_out * (1.0 - o.y_out) * dy_out
+        dnet[rows_hid] = o.y_hid * (1.0 - o.y_hid) * dy_hid
+
+        # forward: net = W_h z,  z = [x(t), y_hidden(t-1), 1]
+        # backward: dL/dW_h += dnet z^T                                             (eq. 22)
+        #           dL/dy_hidden(t-1) = (W_h^T dnet)[hidden columns], or 0 when the
+        #           recurrent inputs are stop-gradients (truncated graph, spec §2.6 (1))
+        dW_h += np.outer(dnet, o.z)
+        if truncated:
+            dy_rec = np.zeros(nh)
+        else:
+            dy_rec = (net.W_h.T @ dnet)[n_in:n_in + nh]
+        # ds is carried unchanged to step t-1
+
+    # absent connections get exactly 0 (spec §2.4: they are never updated)
+    dW_h = np.where(net.mask_h, dW_h, 0.0)
+    dW_k = np.where(net.mask_k, dW_k, 0.0)
+    return loss, dW_h, dW_k, Y
+
+
+def bptt_gradient(net: LSTM, x, d, truncated: bool = False) -> tuple[float, np.ndarray, np.ndarray]:
+    """Loss and exact gradient of one sequence.
+
+    Parameters
+    ----------
+    net : the network (not modified).
+    x : inputs, shape ``(T, n_in)``.
+    d : targets, shape ``(T, K)``; ``NaN`` means "no target for this output at this step".
+    truncated : ``False``: gradient of the full computation graph (every recurrent path).
+        ``True``: gradient of the truncated graph of spec §2.6 (recurrent hidden inputs are
+        stop-gradients, the CEC chain stays attached), i.e. the paper's learning rule summed
+        over the sequence, divided by ``-lr``.
+
+    Returns
+    -------
+    loss : ``1/2 sum_t sum_k (d_k(t) - y_k(t))^2`` over present targets.
+    dW_h, dW_k : ``dloss/dW_h``, ``dloss/dW_k``, shaped like ``net.W_h``, ``net.W_k``, exactly 0
+        on absent connections.
+    """
+    x, d = _check_sequence(net, x, d)
+    loss, dW_h, dW_k, _ = _forward_backward(net, x, d, bool(truncated))
+    return loss, dW_h, dW_k
+
+
+@dataclass
+class BPTTState:
+    """Counters of what a :class:`BPTT` learner has trained on."""
+
+    sequences: int = 0
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class BPTT:
+    """Per-sequence gradient descent with the exact (or truncated-graph) BPTT gradient.
+
+    For every sequence of a batch, in order: compute :func:`bptt_gradient` at the current
+    weights and apply ``W -= lr * grad`` in place at the sequence end (online, never batched
+    across sequences). Same ``init``/``update`` interface as :class:`~lstm1997.TruncatedRTRL`;
+    with ``truncated=True`` it performs the same updates as ``TruncatedRTRL(lr, per_step=False)``
+    (up to rounding), far more slowly.
+    """
+
+    lr: float
+    truncated: bool = False
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lr, (int, float, np.floating)) and not isinstance(self.lr, bool)
+                and np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"learning rate must be a positive finite number, got {self.lr!r}")
+
+    def init(self, net: LSTM) -> BPTTState:
+        return BPTTState()
+
+    def update(self, net: LSTM, state: BPTTState, batch: Batch) -> np.ndarray:
+        """Train ``net`` in place on every sequence of ``batch`` in order.
+
+        Returns the outputs ``y_k(t)`` computed during training (sequence i with the weights
+        left by sequence i-1), shape ``(batch.n_steps, K)``. Raises :class:`DivergenceError`
+        naming the sequence if a weight becomes NaN or inf.
+        """
+        _check_batch(net, batch)
+        if not isinstance(state, BPTTState):
+            raise TypeError(f"expected a BPTTState (call init(net)), got {type(state).__name__}")
+        Y = np.empty((batch.n_steps, net.arch.n_out))
+        lr = float(self.lr)
+        for i in range(len(batch)):
+            x, d = batch[i]
+            # saturating sigmoids may overflow exp() harmlessly; divergence is checked below
+            with np.errstate(over="ignore", invalid="ignore"):
+                _, dW_h, dW_k, Yi = _forward_backward(net, x, d, bool(self.truncated))
+                net.W_h -= lr * dW_h
+                net.W_k -= lr * dW_k
+            Y[batch.offsets[i]:batch.offsets[i + 1]] = Yi
+            if not net.is_finite():
+                state.sequences += i + 1
+                state.steps += int(batch.offsets[i + 1])
+                raise DivergenceError(state.sequences - 1)
+        state.sequences += len(batch)
+        state.steps += batch.n_steps
+        return Y

@@ -1,0 +1,16 @@
+import os
+
+import numpy as np
+import pytest
+
+#: Fixed default seed for random tests; override with LSTM1997_TEST_SEED, printed on failure.
+SEED = int(os.environ.get("LSTM1997_TEST_SEED", "20261123"))
+
+
+@pytest.fixture
+def rng(request):
+    return np.random.default_rng([SEED, abs(hash(request.node.name)) % (2**31)])
+
+
+def pytest_report_header(config):
+    return f"lstm1997 test seed: {SEED} (set LSTM1997_TEST_SEED to change)"
