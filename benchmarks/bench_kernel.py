@@ -69,22 +69,34 @@ def time_train(net0, learner: TruncatedRTRL, batch: Batch):
     return time.perf_counter() - t0, net
 
 
-def bench_numba(arch, kind, net0, rng, n_seq, min_s, repeats, seq_len=SEQ_LEN, warm=True):
+def bench_numba(arch, kind, net0, rng, n_seq, min_s, repeats):
     """First-call time, then best of ``repeats`` runs on >= ``min_s`` seconds of training."""
     learner = TruncatedRTRL(lr=LR)
-    first_call_s = None
-    if warm:
-        first_call_s, _ = time_train(net0, learner, make_batch(arch, kind, 2, seq_len, rng))
-    batch = make_batch(arch, kind, n_seq, seq_len, rng)
+    first_call_s, _ = time_train(net0, learner, make_batch(arch, kind, 2, SEQ_LEN, rng))
+    batch = make_batch(arch, kind, n_seq, SEQ_LEN, rng)
     t, _ = time_train(net0, learner, batch)
     if t < min_s:  # too short to time well: grow the workload
         n_seq = int(np.ceil(n_seq * 1.15 * min_s / max(t, 1e-6)))
-        batch = make_batch(arch, kind, n_seq, seq_len, rng)
+        batch = make_batch(arch, kind, n_seq, SEQ_LEN, rng)
         t, _ = time_train(net0, learner, batch)
     times = [t] + [time_train(net0, learner, batch)[0] for _ in range(repeats - 1)]
     best = min(times)
-    return dict(first_call_s=first_call_s, n_seq=n_seq, seq_len=seq_len, steps=batch.n_steps,
+    return dict(first_call_s=first_call_s, n_seq=n_seq, seq_len=SEQ_LEN, steps=batch.n_steps,
                 times_s=times, best_s=best, us_per_step=1e6 * best / batch.n_steps)
+
+
+def bench_lengths(arch, kind, net0, rng, total_steps, repeats, lengths=(100, 1000)):
+    """Numba us/step on sequences of each length, same total steps; the repeats are interleaved
+    (100, 1000, 100, 1000, ...) so that a drift in machine load hits both lengths alike."""
+    learner = TruncatedRTRL(lr=LR)
+    batches = {T: make_batch(arch, kind, total_steps // T, T, rng) for T in lengths}
+    times = {T: [] for T in lengths}
+    for _ in range(repeats):
+        for T in lengths:
+            times[T].append(time_train(net0, learner, batches[T])[0])
+    return {T: dict(n_seq=len(batches[T]), seq_len=T, steps=batches[T].n_steps, times_s=times[T],
+                    best_s=min(times[T]), us_per_step=1e6 * min(times[T]) / batches[T].n_steps)
+            for T in lengths}
 
 
 def bench_numpy(arch, kind, net0, rng, target_s, min_seq, max_seq):
@@ -163,12 +175,17 @@ def machine_info(torch) -> dict:
                     n_logical += 1
     except OSError:
         cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+    except OSError:
+        load = None
     import numba  # only for its version (the kernel's compiler)
 
     return dict(cpu=cpu, logical_cpus=n_logical or None, platform=platform.platform(),
                 python=platform.python_version(), numpy=np.__version__, numba=numba.__version__,
                 torch=(torch.__version__ if torch is not None else None),
-                date=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+                date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), load_average_at_start=load)
 
 
 # ---- output -------------------------------------------------------------------------------------
@@ -217,7 +234,7 @@ def main(argv=None) -> dict:
                    torch_target_s=0.2, torch_min=3, torch_max=200, len_steps=100_000)
     else:
         cfg = dict(numba_seq=5000, numba_min_s=1.0, repeats=3, np_target_s=1.5, np_min=5, np_max=200,
-                   torch_target_s=1.5, torch_min=10, torch_max=2000, len_steps=1_000_000)
+                   torch_target_s=1.5, torch_min=10, torch_max=2000, len_steps=3_000_000)
 
     t_start = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -229,7 +246,8 @@ def main(argv=None) -> dict:
     print("lstm1997 training benchmark: us per time step of training (forward + traces + online update)")
     print(f"mode: {'quick' if args.quick else 'full'}; sequences of {SEQ_LEN} steps, target at the last step "
           f"only; lr = {LR}; single-threaded")
-    print(f"CPU: {info['cpu']} ({info['logical_cpus']} logical CPUs); {info['platform']}")
+    print(f"CPU: {info['cpu']} ({info['logical_cpus']} logical CPUs); {info['platform']}; "
+          f"load average at start {info['load_average_at_start'] or 'n/a'}")
     print(f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
           f"torch {info['torch'] or 'not installed'}; {info['date']}")
     print()
@@ -261,19 +279,20 @@ def main(argv=None) -> dict:
 
     # sequence-length independence: 93-weight net, same total steps
     name, arch, _, kind = NETS[0]
-    net0 = init(arch, rng)
-    by_len = {}
-    for T in (100, 1000):
-        by_len[T] = bench_numba(arch, kind, net0, rng, cfg["len_steps"] // T, 0.0, cfg["repeats"],
-                                seq_len=T, warm=False)
+    by_len = bench_lengths(arch, kind, init(arch, rng), rng, cfg["len_steps"], cfg["repeats"])
 
     print()
     print_table(rows, None if torch is not None else f"n/a (torch not installed: {torch_err})")
     print()
     print("Compile: 'first call' is the first update() of each net: JIT compile (or a load from numba's")
     print("on-disk cache when an earlier run compiled it); it is excluded from every us/step above.")
-    print("O(W) check: ns/weight-step = (numba us/step) / (number of weights) x 1000; roughly constant")
-    print("across nets means the cost per step grows linearly in the number of weights.")
+    W = np.array([r["n_weights"] for r in rows], dtype=float)
+    us = np.array([r["numba"]["us_per_step"] for r in rows])
+    slope, intercept = np.polyfit(W, us, 1)
+    print("O(W) check: ns/weight-step = 1000 x (numba us/step) / (number of weights). A least-squares line")
+    print(f"through the three nets, us/step = {intercept:.3f} + {1e3 * slope:.3f} ns x W, splits the cost into a")
+    print("fixed per-step part and a part linear in the number of weights (ns/weight-step falls with W")
+    print("by as much as the fixed part weighs).")
     if torch is not None:
         print("Note: torch.nn.LSTM is a different model (forget gates, 4 gates per unit, two bias vectors,")
         print("trained by full BPTT); hidden size = number of LSTM cells (4 / 4 / 6), parameter counts "
@@ -283,7 +302,8 @@ def main(argv=None) -> dict:
     print()
     print(f"Sequence-length independence ({arch.n_weights}-weight net, numba, same total steps):")
     for T, b in by_len.items():
-        print(f"  length {T:5d}: {b['n_seq']:6d} seqs, {b['steps']} steps, best {b['best_s']:.3f} s -> "
+        print(f"  length {T:5d}: {b['n_seq']:6d} seqs, {b['steps']} steps, runs "
+              + ", ".join(f"{t:.3f}" for t in b["times_s"]) + f" s, best {b['best_s']:.3f} s -> "
               f"{b['us_per_step']:.3f} us/step")
     ratio = by_len[1000]["us_per_step"] / by_len[100]["us_per_step"]
     print(f"  ratio length-1000 / length-100: {ratio:.3f}  (1.0 = cost per step independent of length)")
@@ -294,6 +314,7 @@ def main(argv=None) -> dict:
 
     result = dict(machine=info, mode="quick" if args.quick else "full", config=cfg, lr=LR, seq_len=SEQ_LEN,
                   torch_available=torch is not None, torch_error=torch_err, nets=rows,
+                  o_w_fit=dict(us_per_step_intercept=float(intercept), ns_per_weight_slope=float(1e3 * slope)),
                   seq_length_independence=dict(net_weights=arch.n_weights,
                                                runs={str(T): b for T, b in by_len.items()},
                                                ratio_1000_over_100=ratio),

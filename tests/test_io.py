@@ -294,6 +294,10 @@ def test_object_array_is_refused_without_running_it(tmp_path, good, key):
     assert not marker.exists()
     _refused(load_data, p, match="pickled Python objects")
     assert not marker.exists()
+    # the payload is live: loading with pickles allowed would have run it
+    with np.load(p, allow_pickle=True) as f:
+        f[key]
+    assert marker.read_text() == "executed"
 
 
 def test_tampered_mask(good):

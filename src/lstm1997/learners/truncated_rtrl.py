@@ -112,7 +112,8 @@ class TruncatedRTRL:
             bad = run_lstm(*_kernel_args(net), batch.inputs, batch.targets, batch.offsets, Y,
                            state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step))
         else:
-            Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
+                Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
         if bad >= 0:
             state.sequences += bad + 1
             state.steps += int(batch.offsets[bad + 1])

@@ -1,0 +1,114 @@
+"""Smoke tests through the real installed command."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm1997 import Batch
+from lstm1997.io import load_model, save_data
+
+EXE = pathlib.Path(sys.executable).with_name("lstm1997")
+
+
+def cli(*args, check=True):
+    p = subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def test_run_adding_small(tmp_path):
+    out = tmp_path / "r.json"
+    p = cli("run", "adding", "--T", 20, "--seed", 2, "--max-sequences", 3000, "--json", out)
+    assert "NOT solved (cap reached)" in p.stdout and "wrong out of 2560" in p.stdout
+    r = json.loads(out.read_text())
+    for k in ("experiment", "params", "seed", "success", "sequences", "test_wrong", "test_total", "test_mae",
+              "seconds"):
+        assert k in r
+    assert r["experiment"] == "4" and r["seed"] == 2 and r["sequences"] == 3000 and r["success"] is False
+    assert r["params"]["T"] == 20 and r["weights"] == 93 and r["test_total"] == 2560
+    assert "sequences" in p.stderr  # progress
+
+
+@pytest.mark.parametrize("args, msg", [
+    (("run", "nosuch"), "unknown experiment"),
+    (("run", "adding", "--T", 15), "multiple of 10"),
+    (("run", "adding", "--lr", -1), "--lr"),
+    (("run", "adding", "--max-sequences", 0), "max-sequences"),
+])
+def test_run_bad_input(args, msg):
+    p = cli(*args, check=False)
+    assert p.returncode == 2 and msg in p.stderr and "Traceback" not in p.stderr
+
+
+def _data(tmp_path, rng, n=40, n_in=3, K=2):
+    xs = [rng.uniform(-1, 1, (int(rng.integers(5, 15)), n_in)) for _ in range(n)]
+    ds = []
+    for x in xs:
+        d = np.full((len(x), K), np.nan)
+        d[-1] = (x[0, :K] > 0).astype(float)      # remember the sign of the first inputs
+        ds.append(d)
+    path = tmp_path / "data.npz"
+    save_data(path, Batch.from_sequences(xs, ds))
+    return path
+
+
+def test_fit_predict_roundtrip(tmp_path, rng):
+    data = _data(tmp_path, rng)
+    model = tmp_path / "m.npz"
+    p = cli("fit", data, "--blocks", 2, "--cells", 1, "--lr", 0.5, "--epochs", 3, "--out", model)
+    assert "epoch 3/3" in p.stderr and model.exists()
+    net = load_model(model)
+    assert net.arch.n_in == 3 and net.arch.n_out == 2 and net.arch.blocks == 2
+    out = tmp_path / "out.npz"
+    cli("predict", model, data, "--out", out)
+    with np.load(out, allow_pickle=False) as f:
+        assert f["outputs"].shape[1] == 2 and np.all((f["outputs"] > 0) & (f["outputs"] < 1))
+    # continue training from the saved model
+    cli("fit", data, "--init", model, "--epochs", 1, "--out", tmp_path / "m2.npz")
+
+
+def test_fit_bad_inputs(tmp_path, rng):
+    data = _data(tmp_path, rng)
+    (tmp_path / "junk.npz").write_text("not a zip")
+    model = tmp_path / "m.npz"
+    cli("fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out", model)
+    other = _data(tmp_path / "o" if (tmp_path / "o").mkdir() is None else None, rng, n_in=5)
+    cases = [
+        (("fit", tmp_path / "junk.npz", "--blocks", 1, "--cells", 1, "--out", tmp_path / "x.npz"), "junk.npz"),
+        (("fit", tmp_path / "missing.npz", "--blocks", 1, "--cells", 1, "--out", tmp_path / "x.npz"), "missing"),
+        (("fit", data, "--blocks", 1, "--cells", 1, "--lr", 0, "--out", tmp_path / "x.npz"), "--lr"),
+        (("fit", data, "--out", tmp_path / "x.npz"), "--blocks"),
+        (("fit", other, "--init", model, "--out", tmp_path / "x.npz"), "inputs"),
+        (("predict", model, other, "--out", tmp_path / "y.npz"), "inputs"),
+        (("predict", data, data, "--out", tmp_path / "y.npz"), "data.npz"),
+    ]
+    for args, msg in cases:
+        p = cli(*args, check=False)
+        assert p.returncode == 2, (args, p.stderr)
+        assert msg in p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
+
+
+def test_fit_divergence_names_the_data_sequence(tmp_path):
+    """Only data sequence 3 can overflow a weight (huge input on a column with zero weights that reaches
+    the traces); fit must stop with a message naming that sequence of the data file."""
+    from lstm1997 import Architecture, init
+    from lstm1997.io import save_model
+
+    net = init(Architecture(2, 1, 1, 1, init_range=0.5), np.random.default_rng(0))
+    net.W_h[:, 0] = 0.0
+    save_model(net, tmp_path / "start.npz")
+    xs = [np.zeros((4, 2)) for _ in range(6)]
+    xs[3][:, 0] = 1e307
+    ds = [np.full((4, 1), np.nan) for _ in range(6)]
+    ds[3][-1] = 0.9
+    save_data(tmp_path / "d.npz", Batch.from_sequences(xs, ds))
+    p = cli("fit", tmp_path / "d.npz", "--init", tmp_path / "start.npz", "--lr", 1e6, "--out",
+            tmp_path / "m.npz", check=False)
+    assert p.returncode == 2 and "diverged" in p.stderr and "sequence 3 of the data" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and not (tmp_path / "m.npz").exists()
