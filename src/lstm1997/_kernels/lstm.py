@@ -50,6 +50,8 @@ def run_lstm(W_h, W_k, M_h, M_k,
     y_new = np.zeros(n_hid)        # hidden activations of this step (row order of W_h)
     fp = np.zeros(n_hid)           # f'(net) of gates and hidden units
     s_c = np.zeros(n_cells)
+    g_c = np.zeros(n_cells)        # g(net_c)
+    gp_c = np.zeros(n_cells)       # g'(net_c)
     h_c = np.zeros(n_cells)
     hp_c = np.zeros(n_cells)       # h'(s_c)
     back = np.zeros(n_cells + H)   # sum_k w[k,u] e_k for cells and hidden units
@@ -93,50 +95,47 @@ def run_lstm(W_h, W_k, M_h, M_k,
                 zm = z[m]
                 for i in range(n_hid):
                     net[i] += WT_h[m, i] * zm
-            # ---- gates: y_in, y_out = f(net) ----
-            for j in range(C + n_og):
-                y = _sigmoid(net[j])
-                y_new[j] = y
-                fp[j] = y * (1.0 - y)
-            # ---- cells: s_c += y_in g(net_c);  y_c = y_out h(s_c);  traces dS ----
-            for j in range(C):
-                y_in = y_new[j]
-                fp_in = fp[j]
-                y_out = y_new[C + j] if has_og else 1.0
-                for v in range(S):
-                    q = j * S + v
-                    sg = _sigmoid(net[off_c + q])
-                    if g_kind == 0:
-                        g = 4.0 * sg - 2.0
-                        gp = 4.0 * sg * (1.0 - sg)
-                    else:
-                        g = sg
-                        gp = sg * (1.0 - sg)
-                    s = s_c[q] + y_in * g
-                    s_c[q] = s
-                    if h_kind == 0:
-                        sh = _sigmoid(s)
-                        h_c[q] = 2.0 * sh - 1.0
-                        hp_c[q] = 2.0 * sh * (1.0 - sh)
-                    else:
-                        h_c[q] = s
-                        hp_c[q] = 1.0
-                    yc = y_out * h_c[q]
-                    y_new[off_c + q] = yc
-                    zo[oc0 + q] = yc
-                    if learn:
-                        # eq. 25/27: dS_in += g f'_in y^m ;  dS_c += y_in g' y^m
-                        a_in = g * fp_in
-                        a_c = y_in * gp
-                        for m in range(n_src):
-                            dS_in[q, m] += a_in * z[m]
-                            dS_c[q, m] += a_c * z[m]
-            # ---- conventional hidden units ----
+            # ---- logistic of every hidden net input: the gates' and hidden units' activations, and
+            #      sigmoid(net_c) from which g is made (independent exp calls, in one loop) ----
+            for i in range(n_hid):
+                y = _sigmoid(net[i])
+                y_new[i] = y
+                fp[i] = y * (1.0 - y)
+            # ---- cells: s_c += y_in g(net_c)  (the CEC, self-weight 1.0) ----
+            for q in range(n_cells):
+                j = q // S
+                sg = y_new[off_c + q]
+                if g_kind == 0:
+                    g_c[q] = 4.0 * sg - 2.0
+                    gp_c[q] = 4.0 * fp[off_c + q]
+                else:
+                    g_c[q] = sg
+                    gp_c[q] = fp[off_c + q]
+                s_c[q] += y_new[j] * g_c[q]
+            # ---- y_c = y_out h(s_c) ----
+            for q in range(n_cells):
+                if h_kind == 0:
+                    sh = _sigmoid(s_c[q])
+                    h_c[q] = 2.0 * sh - 1.0
+                    hp_c[q] = 2.0 * sh * (1.0 - sh)
+                else:
+                    h_c[q] = s_c[q]
+                    hp_c[q] = 1.0
+            for q in range(n_cells):
+                yc = h_c[q] * (y_new[C + q // S] if has_og else 1.0)
+                y_new[off_c + q] = yc
+                zo[oc0 + q] = yc
+            # ---- traces, eqs. 25/27: dS_in += g f'_in y^m ;  dS_c += y_in g' y^m ----
+            if learn:
+                for q in range(n_cells):
+                    j = q // S
+                    a_in = g_c[q] * fp[j]
+                    a_c = y_new[j] * gp_c[q]
+                    for m in range(n_src):
+                        dS_in[q, m] += a_in * z[m]
+                        dS_c[q, m] += a_c * z[m]
             for u in range(H):
-                y = _sigmoid(net[off_hid + u])
-                y_new[off_hid + u] = y
-                fp[off_hid + u] = y * (1.0 - y)
-                zo[oc0 + n_cells + u] = y
+                zo[oc0 + n_cells + u] = y_new[off_hid + u]
             # ---- output units: y_k = f(w_k . [x?, y_c, y_hid, 1]) ----
             has_target = False
             for k in range(K):
