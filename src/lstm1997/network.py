@@ -400,12 +400,19 @@ def forward(net: LSTM, x: np.ndarray, record: bool = False):
 
 # ---- many sequences at compiled speed -------------------------------------------------------
 
-def _kernel_args(net: LSTM) -> tuple:
-    """The network part of the kernel's argument list (see ``_kernels/lstm.py``)."""
+def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.ndarray,
+                lr: float, learn: bool, per_step: bool) -> int:
+    """Call the compiled kernel (``_kernels/lstm.py: run_lstm``) on a validated network and batch."""
+    from ._kernels.lstm import run_lstm
+
     a = net.arch
-    return (net.W_h, net.W_k, net._masks[2], net._masks[3],
-            a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
-            0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1)
+    # errstate only matters with NUMBA_DISABLE_JIT=1, where the kernel runs as Python on NumPy scalars:
+    # exp overflow then gives the same exact 0/inf as compiled code instead of a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return run_lstm(net.W_h, net.W_k, net._masks[2], net._masks[3],
+                        a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
+                        0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1,
+                        batch.inputs, batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step)
 
 
 def _check_batch(net: LSTM, batch) -> None:
@@ -423,11 +430,8 @@ def _check_batch(net: LSTM, batch) -> None:
 def predict(net: LSTM, batch) -> np.ndarray:
     """Outputs ``y_k(t)`` of every step of every sequence of ``batch``, shape ``(steps, K)``
     (compiled kernel; weights unchanged). Targets in the batch are ignored."""
-    from ._kernels.lstm import run_lstm
-
     _check_batch(net, batch)
     Y = np.empty((batch.n_steps, net.arch.n_out))
     empty = np.zeros((0, 0))
-    run_lstm(*_kernel_args(net), batch.inputs, batch.targets, batch.offsets, Y, empty, empty,
-             0.0, False, True)
+    _run_kernel(net, batch, Y, empty, empty, 0.0, False, True)
     return Y

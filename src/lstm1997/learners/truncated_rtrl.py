@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..batch import Batch
-from ..network import LSTM, _check_batch, _kernel_args, squash_g, squash_h, step
+from ..network import LSTM, _check_batch, _run_kernel, squash_g, squash_h, step
 
 __all__ = ["TruncatedRTRL", "RTRLState", "DivergenceError"]
 
@@ -106,11 +106,8 @@ class TruncatedRTRL:
         if state.dS_in.shape != (net.arch.n_cells, net.arch.n_src):
             raise ValueError("state does not belong to this network (call init(net))")
         if self.backend == "numba":
-            from .._kernels.lstm import run_lstm
-
             Y = np.empty((batch.n_steps, net.arch.n_out))
-            bad = run_lstm(*_kernel_args(net), batch.inputs, batch.targets, batch.offsets, Y,
-                           state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step))
+            bad = _run_kernel(net, batch, Y, state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step))
         else:
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
                 Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
