@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from lstm1997 import TruncatedRTRL, init
 from lstm1997.experiments.adding import AddingConfig, run
@@ -42,3 +43,11 @@ def test_adding_problem_learns_under_the_paper_setup():
     assert curve[1] > 0.1, "an untrained net is far off"
     assert res.test_mae < 0.03, res.test_mae
     assert res.test_wrong < 0.3 * res.test_total
+
+
+@pytest.mark.slow
+def test_adding_T100_meets_the_paper_criterion():
+    """Paper-scale (slow, ~30 s): one trial of Exp. 4 under the unchanged protocol meets ST3(0.01)."""
+    res = run(AddingConfig(T=100), seed=2)
+    assert res.success and res.status == "solved"
+    assert res.sequences < 5_000_000 and res.test_wrong < 0.01 * res.test_total and res.test_mae < 0.01

@@ -218,11 +218,12 @@ class Architecture:
 
     def describe(self) -> str:
         """One line for humans."""
-        return (f"{self.n_in} inputs, {self.n_out} outputs, {self.blocks} block(s) of {self.cells} cell(s)"
+        bias = [b for b in self.bias if b != "hidden" or self.hidden]
+        return (f"{self.n_in} input(s), {self.n_out} output(s), {self.blocks} block(s) of {self.cells} cell(s)"
                 + (f", {self.hidden} hidden" if self.hidden else "")
                 + f", connectivity {self.connectivity}"
                 + ("" if self.output_gates else ", no output gates")
-                + f", bias on {'/'.join(self.bias) or 'nothing'}, g={self.g}, h={self.h}"
+                + f", bias on {'/'.join(bias) or 'nothing'}, g={self.g}, h={self.h}"
                 + f", {self.n_weights} weights")
 
 
