@@ -51,7 +51,7 @@ import numpy as np
 
 from ..batch import Batch
 from ..network import LSTM, _check_batch, squash_g, squash_h, step
-from .truncated_rtrl import DivergenceError
+from .truncated_rtrl import DivergenceError, advance_counters  # noqa: F401  (DivergenceError: documented here)
 
 __all__ = ["bptt_gradient", "BPTT", "BPTTState"]
 
@@ -229,9 +229,6 @@ class BPTT:
                 net.W_k -= lr * dW_k
             Y[batch.offsets[i]:batch.offsets[i + 1]] = Yi
             if not net.is_finite():
-                state.sequences += i + 1
-                state.steps += int(batch.offsets[i + 1])
-                raise DivergenceError(state.sequences - 1)
-        state.sequences += len(batch)
-        state.steps += batch.n_steps
+                advance_counters(state, batch, i)
+        advance_counters(state, batch)
         return Y

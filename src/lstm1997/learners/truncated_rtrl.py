@@ -111,13 +111,18 @@ class TruncatedRTRL:
         else:
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
                 Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
-        if bad >= 0:
-            state.sequences += bad + 1
-            state.steps += int(batch.offsets[bad + 1])
-            raise DivergenceError(state.sequences - 1)
-        state.sequences += len(batch)
-        state.steps += batch.n_steps
+        advance_counters(state, batch, bad)
         return Y
+
+
+def advance_counters(state, batch: Batch, bad: int = -1) -> None:
+    """Count the sequences and steps a learner trained on; ``bad >= 0`` is the index (within the
+    batch) of a sequence after which a weight was NaN or inf: count up to it, then raise."""
+    n = len(batch) if bad < 0 else bad + 1
+    state.sequences += n
+    state.steps += int(batch.offsets[n])
+    if bad >= 0:
+        raise DivergenceError(state.sequences - 1)
 
 
 def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_step: bool):
