@@ -10,7 +10,9 @@ Public API (everything a user needs is importable from here):
 """
 
 from .batch import Batch as Batch
+from .learners import BPTT as BPTT
 from .learners import DivergenceError as DivergenceError
+from .learners import bptt_gradient as bptt_gradient
 from .learners import RTRLState as RTRLState
 from .learners import TruncatedRTRL as TruncatedRTRL
 from .network import LSTM as LSTM
