@@ -151,3 +151,49 @@ def test_kernel_compiles_one_signature(rng):
         predict(net, b)
     if hasattr(run_lstm, "signatures"):   # absent when NUMBA_DISABLE_JIT=1
         assert len(run_lstm.signatures) == 1
+
+
+@pytest.mark.parametrize("name", ["exp2a", "exp2c_p50", "exp6b"])
+def test_one_hot_path_is_bit_for_bit_the_dense_path(name, rng):
+    """A one-hot batch (symbols) trains and predicts exactly like the same batch stored dense."""
+    from lstm1997 import predict
+
+    arch = dataclasses.replace(SMALL[name], init_range=0.8)
+    n, lengths = 6, rng.integers(1, 15, size=6)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    sym = rng.integers(0, arch.n_in, size=offsets[-1])
+    d = rng.random((offsets[-1], arch.n_out))
+    d[rng.random(offsets[-1]) < 0.5] = np.nan
+    sparse = Batch.one_hot(sym, arch.n_in, d, offsets)
+    dense = Batch(sparse.inputs, d, offsets)
+    assert sparse.symbols is not None and dense.symbols is None
+    np.testing.assert_array_equal(dense.inputs.argmax(axis=1), sym)
+    a = init(arch, rng)
+    b = a.copy()
+    for per_step in (True, False):
+        L = TruncatedRTRL(0.6, per_step)
+        sa, sb = L.init(a), L.init(b)
+        np.testing.assert_array_equal(L.update(a, sa, sparse), L.update(b, sb, dense))
+        np.testing.assert_array_equal(a.W_h, b.W_h)
+        np.testing.assert_array_equal(a.W_k, b.W_k)
+        np.testing.assert_array_equal(sa.dS_c, sb.dS_c)
+    np.testing.assert_array_equal(predict(a, sparse), predict(b, dense))
+    # and the same against the NumPy reference (which sees the dense inputs)
+    ref = a.copy()
+    Y = TruncatedRTRL(0.6).update(a, TruncatedRTRL(0.6).init(a), sparse)
+    Yr = TruncatedRTRL(0.6, backend="numpy").update(ref, TruncatedRTRL(0.6).init(ref), sparse)
+    np.testing.assert_allclose(Y, Yr, rtol=1e-12, atol=1e-14)
+
+
+def test_batch_slicing_and_take_keep_the_one_hot_form(rng):
+    sym = rng.integers(0, 5, size=20)
+    b = Batch.one_hot(sym, 5, np.full((20, 1), np.nan), np.array([0, 3, 10, 20]))
+    sub = b[1:3]
+    assert sub.symbols is not None and len(sub) == 2 and np.array_equal(sub.symbols, sym[3:])
+    t = b.take([2, 0, 2])
+    assert t.symbols is not None and list(t.lengths) == [10, 3, 10]
+    np.testing.assert_array_equal(t.symbols, np.concatenate([sym[10:], sym[:3], sym[10:]]))
+    x0, _ = b[0]
+    np.testing.assert_array_equal(x0.argmax(axis=1), sym[:3])
+    with pytest.raises(ValueError, match="symbols"):
+        Batch.one_hot([0, 5], 5, np.zeros((2, 1)), [0, 2])

@@ -413,7 +413,17 @@ def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.nda
         return run_lstm(net.W_h, net.W_k, net._masks[2], net._masks[3],
                         a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
                         0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1,
-                        batch.inputs, batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step)
+                        *_input_args(batch), batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step)
+
+
+_NO_SYMBOLS = np.zeros(0, dtype=np.int64)
+
+
+def _input_args(batch) -> tuple:
+    """``(X, sym, use_sym)`` for the kernel: dense inputs, or symbol indices of a one-hot batch."""
+    if batch.symbols is not None:
+        return np.zeros((0, batch.n_in)), batch.symbols, True
+    return batch.inputs, _NO_SYMBOLS, False
 
 
 def _check_batch(net: LSTM, batch) -> None:

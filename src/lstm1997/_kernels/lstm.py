@@ -21,13 +21,16 @@ def _sigmoid(x):
 @njit(**JIT)
 def run_lstm(W_h, W_k, M_h, M_k,
              C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-             X, D, offsets, Y, dS_in, dS_c,
+             X, sym, use_sym, D, offsets, Y, dS_in, dS_c,
              lr, learn, per_step):
     """Run (and, if ``learn``, train) the network over every sequence of a ragged batch.
 
     W_h, W_k : weights, updated in place when ``learn``; M_h, M_k : 0/1 float masks.
     g_kind : 0 = g in [-2,2], 1 = g in [0,1];  h_kind : 0 = h in [-1,1], 1 = identity.
     X, D, offsets : the batch; D is NaN where there is no target.
+    sym, use_sym : if ``use_sym``, the input at step t is one-hot of ``sym[t]`` and X is not read; only
+        that input column is touched (net inputs and traces), which gives bit-for-bit the numbers of the
+        dense path: the skipped columns would only add exact zeros.
     Y : output, the outputs y_k(t) at every step (computed before that step's update).
     dS_in, dS_c : ``(C*S, n_src)`` trace arrays (the learner's state), reset per sequence.
     per_step : apply each step's update at once (True) or sum them to the sequence end.
@@ -77,6 +80,12 @@ def run_lstm(W_h, W_k, M_h, M_k,
         zo[n_osrc - 1] = 1.0
         for q in range(n_cells):
             s_c[q] = 0.0
+        if use_sym:
+            for m in range(n_in):
+                z[m] = 0.0
+                if see_in:
+                    zo[m] = 0.0
+        prev = 0
         if learn:
             for q in range(n_cells):
                 for m in range(n_src):
@@ -84,14 +93,28 @@ def run_lstm(W_h, W_k, M_h, M_k,
                     dS_c[q, m] = 0.0
 
         for t in range(offsets[seq], offsets[seq + 1]):
-            for m in range(n_in):
-                z[m] = X[t, m]
+            if use_sym:
+                z[prev] = 0.0
                 if see_in:
-                    zo[m] = X[t, m]
+                    zo[prev] = 0.0
+                prev = sym[t]
+                z[prev] = 1.0
+                if see_in:
+                    zo[prev] = 1.0
+            else:
+                for m in range(n_in):
+                    z[m] = X[t, m]
+                    if see_in:
+                        zo[m] = X[t, m]
             # ---- net inputs of all hidden units from [x(t), y(t-1), 1] ----
             for i in range(n_hid):
                 net[i] = 0.0
-            for m in range(n_src):
+            m0 = 0
+            if use_sym:
+                m0 = n_in
+                for i in range(n_hid):
+                    net[i] += WT_h[prev, i]
+            for m in range(m0, n_src):
                 zm = z[m]
                 for i in range(n_hid):
                     net[i] += WT_h[m, i] * zm
@@ -131,7 +154,10 @@ def run_lstm(W_h, W_k, M_h, M_k,
                     j = q // S
                     a_in = g_c[q] * fp[j]
                     a_c = y_new[j] * gp_c[q]
-                    for m in range(n_src):
+                    if use_sym:
+                        dS_in[q, prev] += a_in
+                        dS_c[q, prev] += a_c
+                    for m in range(m0, n_src):
                         dS_in[q, m] += a_in * z[m]
                         dS_c[q, m] += a_c * z[m]
             for u in range(H):
