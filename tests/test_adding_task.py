@@ -74,3 +74,18 @@ def test_bad_T_rejected(T):
 def test_global_rng_refused():
     with pytest.raises(TypeError):
         adding(np.random.RandomState(0), 100, 1)
+
+
+def test_multiplication_defining_properties(rng):
+    from lstm1997.tasks.adding import multiplication
+
+    b = multiplication(rng, 100, 3000)
+    assert np.all((b.inputs[:, 0] >= 0) & (b.inputs[:, 0] <= 1))
+    assert abs(b.inputs[:, 0].mean() - 0.5) < 0.01
+    pos = np.flatnonzero(b.inputs[:, 1] == 1.0).reshape(-1, 2)
+    assert pos.shape == (3000, 2)
+    ends = b.end_indices()
+    np.testing.assert_allclose(b.targets[ends, 0], b.inputs[pos[:, 0], 0] * b.inputs[pos[:, 1], 0], rtol=1e-15)
+    first = pos[:, 0] == b.offsets[:-1]
+    assert first.any() and np.all(b.inputs[pos[first, 0], 0] == 1.0), "a marked position 1 holds 1.0"
+    assert np.isnan(np.delete(b.targets[:, 0], ends)).all()

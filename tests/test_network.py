@@ -132,3 +132,31 @@ def test_lstm_rejects_weights_on_absent_connections():
     W_k[0, -1] = 0.5   # Exp. 3 output unit has no bias
     with pytest.raises(ValueError, match="absent"):
         LSTM(arch, net.W_h, W_k)
+
+
+def test_partial_masks_add_connections_and_roundtrip(tmp_path):
+    """Sequential construction: a net with only its input->output weights present trains only those;
+    adding the cell makes its weights present with fresh values; the model file keeps the masks."""
+    from lstm1997 import Batch, TruncatedRTRL
+    from lstm1997.io import load_model, save_model
+
+    arch = dataclasses.replace(PAPER_NETS["exp2a"][0], n_in=6, n_out=6)
+    full = init(arch, np.random.default_rng(0))
+    mh = np.zeros_like(full.mask_h)
+    mk = full.mask_k.copy()
+    mk[:, arch.n_in] = False                          # no cell -> output weights yet
+    net = LSTM(arch, np.zeros_like(full.W_h), full.W_k * mk, mh, mk)
+    assert net.n_weights == 36 and arch.n_weights == 36 + 6 + 12
+    x = np.eye(6)[[0, 1, 2, 3, 4]]
+    b = Batch.from_sequences([x], [np.eye(6)[[1, 2, 3, 4, 5]]])
+    TruncatedRTRL(1.0).update(net, TruncatedRTRL(1.0).init(net), b)
+    assert np.all(net.W_h == 0) and np.all(net.W_k[:, arch.n_in] == 0)
+    save_model(net, tmp_path / "m.npz")
+    back = load_model(tmp_path / "m.npz")
+    np.testing.assert_array_equal(back.mask_h, net.mask_h)
+    np.testing.assert_array_equal(back.W_k, net.W_k)
+    net.add_connections(arch.mask_h(), arch.mask_k(), np.random.default_rng(1))
+    assert net.n_weights == arch.n_weights
+    assert np.all(net.W_h[arch.mask_h()] != 0) and np.all(np.abs(net.W_h) <= arch.init_range)
+    with pytest.raises(ValueError, match="does not have"):
+        LSTM(arch, net.W_h, net.W_k, np.ones_like(mh), mk)

@@ -17,9 +17,11 @@ Model file (:func:`save_model` / :func:`load_model`)
     ``w_hidden``         conventional hidden-unit weights, ``(H, n_src)``
     ``w_k``              output-unit weights, ``(K, n_osrc)``
     ``mask_in`` ...      boolean masks of the same shapes (``mask_in``, ``mask_out``,
-                         ``mask_c``, ``mask_hidden``, ``mask_k``): which weights exist;
-                         they must equal the architecture's masks and every weight where
-                         the mask is ``False`` must be exactly 0
+                         ``mask_c``, ``mask_hidden``, ``mask_k``): which weights are
+                         present; they must be the architecture's masks or a subset of
+                         them (connections not yet added, e.g. during sequential network
+                         construction), and every weight where the mask is ``False`` must
+                         be exactly 0
     ``sources_h``        1-D unicode ``(n_src,)``: the name of each column of the ``w_in``,
                          ``w_out``, ``w_c``, ``w_hidden`` rows (``x0``, ``in_gate0(t-1)``,
                          ``out_gate0(t-1)``, ``cell0.1(t-1)``, ``hidden0(t-1)``, ``bias``)
@@ -205,7 +207,7 @@ def save_model(net: LSTM, path) -> None:
     if not net.is_finite():
         raise ValueError("refusing to save a network with NaN or inf weights")
     a = net.arch
-    mh, mk = a.mask_h(), a.mask_k()
+    mh, mk = net.mask_h, net.mask_k
     sources_h, sources_k = source_names(a)
     arrays: dict[str, np.ndarray] = {
         "format": np.array(MODEL_FORMAT),
@@ -266,6 +268,7 @@ def load_model(path) -> LSTM:
 
     mh, mk = arch.mask_h(), arch.mask_k()
     parts: dict[str, np.ndarray] = {}
+    masks: dict[str, np.ndarray] = {}
     for wkey, mkey, rows in _GROUPS:
         want_m = mk if rows is None else mh[getattr(arch, rows)]
         w, m = d[wkey], d[mkey]
@@ -277,10 +280,11 @@ def load_model(path) -> LSTM:
             raise _fail(name, f"{mkey!r} must be a boolean array, got dtype {m.dtype}")
         if m.shape != want_m.shape:
             raise _fail(name, f"{mkey!r} has shape {m.shape} but the architecture needs {want_m.shape}")
-        if not np.array_equal(m, want_m):
-            bad = np.argwhere(m != want_m)[0]
-            raise _fail(name, f"{mkey!r} disagrees with the architecture ({int(np.sum(m != want_m))} "
-                              f"position(s), first at row {bad[0]}, column {bad[1]})")
+        if np.any(m & ~want_m):   # a subset is fine: connections not (yet) present, e.g. Exp. 2a/2b
+            bad = np.argwhere(m & ~want_m)[0]
+            raise _fail(name, f"{mkey!r} disagrees with the architecture ({int(np.sum(m & ~want_m))} "
+                              f"connection(s) it does not have, first at row {bad[0]}, column {bad[1]})")
+        masks[wkey] = m
         w = np.ascontiguousarray(w, dtype=np.float64)
         if not np.isfinite(w).all():
             bad = np.argwhere(~np.isfinite(w))[0]
@@ -298,7 +302,8 @@ def load_model(path) -> LSTM:
                 raise _fail(name, f"{key!r} does not match the architecture's column layout")
     W_h = np.concatenate([parts[k] for k in ("w_in", "w_out", "w_c", "w_hidden")], axis=0)
     try:
-        return LSTM(arch, W_h, parts["w_k"])
+        M_h = np.concatenate([masks[k] for k in ("w_in", "w_out", "w_c", "w_hidden")], axis=0)
+        return LSTM(arch, W_h, parts["w_k"], M_h, masks["w_k"])
     except ValueError as e:  # not expected after the checks above
         raise _fail(name, str(e)) from None
 

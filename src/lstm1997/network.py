@@ -34,7 +34,7 @@ outputs ``y_c(t)``. All activations and states are 0 at the start of a sequence.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -227,42 +227,73 @@ class Architecture:
                 + f", {self.n_weights} weights")
 
 
-@dataclass
 class LSTM:
     """A 1997 LSTM: an :class:`Architecture` and its weights ``W_h``, ``W_k`` (float64).
 
     The paper's weight groups are views into ``W_h``: :attr:`w_in` (input gates),
     :attr:`w_out` (output gates), :attr:`w_c` (cell inputs), :attr:`w_hidden`; and
     :attr:`w_k` (output units) is ``W_k``. Learners update these arrays in place.
+
+    ``mask_h``, ``mask_k`` (optional) make only a subset of the architecture's connections present
+    and trainable (default: all of them). Sequential network construction (Exp. 2a/2b) starts a
+    net without its memory cell this way and adds it later with :meth:`add_connections`.
     """
 
-    arch: Architecture
-    W_h: np.ndarray
-    W_k: np.ndarray
-    _masks: tuple = field(default=None, repr=False, compare=False)
+    __slots__ = ("arch", "W_h", "W_k", "_masks")
 
-    def __post_init__(self) -> None:
-        a = self.arch
-        for name, shape in (("W_h", (a.n_hidden, a.n_src)), ("W_k", (a.n_out, a.n_osrc))):
-            w = getattr(self, name)
+    def __init__(self, arch: Architecture, W_h: np.ndarray, W_k: np.ndarray,
+                 mask_h: np.ndarray | None = None, mask_k: np.ndarray | None = None):
+        self.arch = a = arch
+        for name, w, shape in (("W_h", W_h, (a.n_hidden, a.n_src)), ("W_k", W_k, (a.n_out, a.n_osrc))):
             if not isinstance(w, np.ndarray) or w.shape != shape:
                 got = getattr(w, "shape", type(w).__name__)
                 raise ValueError(f"{name} must have shape {shape} for this architecture, got {got}")
-            if w.dtype != np.float64 or not w.flags.c_contiguous:
-                setattr(self, name, np.ascontiguousarray(w, dtype=np.float64))
-        mh, mk = a.mask_h(), a.mask_k()
-        self._masks = (mh, mk, mh.astype(np.float64), mk.astype(np.float64))
-        for name, w, m in (("W_h", self.W_h, self._masks[0]), ("W_k", self.W_k, self._masks[1])):
+        self.W_h = np.ascontiguousarray(W_h, dtype=np.float64)
+        self.W_k = np.ascontiguousarray(W_k, dtype=np.float64)
+        full = (a.mask_h(), a.mask_k())
+        masks = []
+        for name, m, f in (("mask_h", mask_h, full[0]), ("mask_k", mask_k, full[1])):
+            if m is None:
+                m = f
+            m = np.asarray(m)
+            if m.dtype != np.bool_ or m.shape != f.shape:
+                raise ValueError(f"{name} must be a boolean array of shape {f.shape}")
+            if np.any(m & ~f):
+                raise ValueError(f"{name} enables connections the architecture does not have")
+            masks.append(m.copy())
+        self._masks = (masks[0], masks[1], masks[0].astype(np.float64), masks[1].astype(np.float64))
+        for name, w, m in (("W_h", self.W_h, masks[0]), ("W_k", self.W_k, masks[1])):
             if np.any(w[~m] != 0.0):
                 raise ValueError(f"{name} has non-zero weights on absent connections")
 
+    def __repr__(self) -> str:
+        return f"LSTM({self.arch.describe()}; {self.n_weights} present)"
+
     @property
     def mask_h(self) -> np.ndarray:
+        """Boolean ``(n_hidden, n_src)``: which hidden-unit weights are present (and trained)."""
         return self._masks[0]
 
     @property
     def mask_k(self) -> np.ndarray:
+        """Boolean ``(n_out, n_osrc)``: which output weights are present (and trained)."""
         return self._masks[1]
+
+    @property
+    def n_weights(self) -> int:
+        """Number of weights present now (the architecture's count once all are present)."""
+        return int(self._masks[0].sum() + self._masks[1].sum())
+
+    def add_connections(self, mask_h: np.ndarray, mask_k: np.ndarray, rng: np.random.Generator) -> None:
+        """Make the connections in ``mask_h``/``mask_k`` present, with weights drawn uniform in
+        ``[-init_range, init_range]`` (gate-bias overrides of the architecture applied) for those that
+        were absent. Used for sequential network construction (spec §1.6, §9 reading 4)."""
+        fresh = init(self.arch, rng)
+        new_h = np.asarray(mask_h, dtype=bool) & ~self.mask_h
+        new_k = np.asarray(mask_k, dtype=bool) & ~self.mask_k
+        self.W_h[new_h] = fresh.W_h[new_h]
+        self.W_k[new_k] = fresh.W_k[new_k]
+        LSTM.__init__(self, self.arch, self.W_h, self.W_k, self.mask_h | new_h, self.mask_k | new_k)
 
     @property
     def w_in(self) -> np.ndarray:
@@ -290,7 +321,7 @@ class LSTM:
         return self.W_k
 
     def copy(self) -> "LSTM":
-        return LSTM(self.arch, self.W_h.copy(), self.W_k.copy())
+        return LSTM(self.arch, self.W_h.copy(), self.W_k.copy(), self.mask_h, self.mask_k)
 
     def is_finite(self) -> bool:
         return bool(np.isfinite(self.W_h).all() and np.isfinite(self.W_k).all())

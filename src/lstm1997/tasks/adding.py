@@ -1,4 +1,5 @@
-"""Experiment 4, the adding problem (Hochreiter & Schmidhuber 1997, Section 5.4; paper-spec §5.4).
+"""Experiments 4 and 5, the adding and the multiplication problem (Hochreiter & Schmidhuber 1997,
+Sections 5.4 and 5.5; paper-spec §5.4, §5.5).
 
 Task. Each sequence element is a pair ``(value, marker)``. The length is uniform over the integers
 ``T .. T + T/10`` (inclusive). Values are uniform in ``[-1, 1]``. One of the first 10 pairs is
@@ -9,6 +10,9 @@ mark is marked; its value is ``X2`` (spec reading 13: uniform over positions ``{
 set to 0 — in the input the network sees, too (readings 14 and 19). The only target is at the last
 step: ``0.5 + (X1 + X2) / 4``, in ``[0, 1]``. A sequence is processed correctly if the absolute
 error at the end is below 0.04.
+
+Multiplication (Exp. 5, Section 5.5): the same frame, but values are uniform in ``[0, 1]``, a marked
+position 1 gets the value 1.0 (reading 14), and the target is ``X1 * X2``.
 
 ``T`` must be a multiple of 10 and at least 20 (reading 20: ``T/2`` and ``T/10`` must be
 integers and the first mark must fall inside the first half).
@@ -23,7 +27,7 @@ import numpy as np
 
 from ..batch import Batch
 
-__all__ = ["adding", "check_T"]
+__all__ = ["adding", "multiplication", "check_T"]
 
 
 def check_T(T) -> int:
@@ -68,4 +72,12 @@ def adding(rng: np.random.Generator, T: int, n: int = 1) -> Batch:
     x, offsets, x1, x2 = _marked_pairs(rng, T, n, -1.0, 1.0, 0.0)
     d = np.full((x.shape[0], 1), np.nan)
     d[offsets[1:] - 1, 0] = 0.5 + (x1 + x2) / 4.0
+    return Batch(x, d, offsets)
+
+
+def multiplication(rng: np.random.Generator, T: int, n: int = 1) -> Batch:
+    """``n`` multiplication-problem sequences (Exp. 5, spec §5.5): values in [0, 1], target ``X1 * X2``."""
+    x, offsets, x1, x2 = _marked_pairs(rng, T, n, 0.0, 1.0, 1.0)
+    d = np.full((x.shape[0], 1), np.nan)
+    d[offsets[1:] - 1, 0] = x1 * x2
     return Batch(x, d, offsets)
