@@ -15,7 +15,7 @@ import json
 import statistics
 import time
 
-from lstm1997.experiments.adding import PAPER_TABLE7, AddingConfig, run
+from lstm1997.experiments.adding import ADDING, PAPER_TABLE7, AddingConfig
 
 
 def main() -> None:
@@ -35,12 +35,12 @@ def main() -> None:
     print(f"{'seed':>4} {'status':>8} {'sequences':>11} {'quality_at':>11} {'wrong':>6} {'test MAE':>9} "
           f"{'seconds':>8}", flush=True)
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        r = run(cfg, seed)
+        r = ADDING.run(cfg, seed)
         rows.append({"seed": seed, "status": r.status, "success": r.success, "sequences": r.sequences,
-                     "quality_at": r.quality_at, "test_wrong": r.test_wrong, "test_mae": r.test_mae,
-                     "test_mse": r.test_mse, "seconds": r.seconds, "steps": r.steps})
+                     "quality_at": r.quality_at, "test_wrong": r.test["wrong"], "test_mae": r.test["mae"],
+                     "test_mse": r.test["mse"], "seconds": r.seconds, "steps": r.steps})
         q = f"{r.quality_at:,}" if r.quality_at is not None else "-"
-        print(f"{seed:>4} {r.status:>8} {r.sequences:>11,} {q:>11} {r.test_wrong:>6} {r.test_mae:>9.4f} "
+        print(f"{seed:>4} {r.status:>8} {r.sequences:>11,} {q:>11} {r.test['wrong']:>6} {r.test['mae']:>9.4f} "
               f"{r.seconds:>8.1f}", flush=True)
     ok = [r for r in rows if r["success"]]
     qs = [r["quality_at"] for r in rows if r["quality_at"] is not None]

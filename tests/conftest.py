@@ -1,4 +1,5 @@
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ SEED = int(os.environ.get("LSTM1997_TEST_SEED", "20261123"))
 
 @pytest.fixture
 def rng(request):
-    return np.random.default_rng([SEED, abs(hash(request.node.name)) % (2**31)])
+    # crc32, not hash(): str hashes are salted per process, which would change the data run to run
+    return np.random.default_rng([SEED, zlib.crc32(request.node.name.encode())])
 
 
 def pytest_report_header(config):

@@ -35,15 +35,53 @@ def test_run_adding_small(tmp_path):
     assert "sequences" in p.stderr  # progress
 
 
+@pytest.mark.parametrize("args, weights", [
+    (("1", "--blocks", 3, "--cells", 2, "--lr", 0.2), 276), (("reber",), 264), (("2a", "--p", 10), 154),
+    (("2b", "--p", 10), 154), (("2c", "--q", 20, "--p", 10), 124), (("3a", "--T", 30, "--N", 1), 102),
+    (("3b",), 102), (("3c", "--T", 50), 102), (("4", "--T", 30), 93), (("multiplication",), 93), (("6a",), 156),
+    (("6b",), 308)])
+def test_every_experiment_runs_through_the_command(args, weights, tmp_path):
+    out = tmp_path / "r.json"
+    p = cli("run", *args, "--seed", 1, "--max-sequences", 200, "--json", out)
+    r = json.loads(out.read_text())
+    assert r["weights"] == weights and r["sequences"] <= 200 and "training sequences" in p.stdout
+
+
+def test_list_shows_every_row_with_the_papers_weights():
+    p = cli("list", "--json")
+    rows = json.loads(p.stdout)
+    assert len(rows) == 31
+    assert all(r["weights"] == r["paper_weights"] for r in rows)
+    assert {r["table"] for r in rows} == {"1", "2", "2b", "3", "4", "5", "6", "7", "8", "9"}
+    assert "est. / trial" in cli("list").stdout
+
+
+def test_reproduce_quick_one_table(tmp_path):
+    out = tmp_path / "t9.json"
+    p = cli("reproduce", "9", "--budget", "quick", "--json", out)
+    assert "Temporal order" in p.stdout and "31,390" in p.stdout
+    r = json.loads(out.read_text())
+    assert [row["row"] for row in r["rows"]] == ["6a", "6b"]
+    for row in r["rows"]:
+        for k in ("trials", "success_rate", "sequences_mean", "sequences_std", "sequences_median"):
+            assert k in row["ours"]
+        assert row["params"]["variant"] == row["row"] and row["paper"]["weights"] in (156, 308)
+
+
 @pytest.mark.parametrize("args, msg", [
     (("run", "nosuch"), "unknown experiment"),
     (("run", "adding", "--T", 15), "multiple of 10"),
     (("run", "adding", "--lr", -1), "--lr"),
     (("run", "adding", "--max-sequences", 0), "max-sequences"),
+    (("run", "adding", "--q", 5), "no parameter"),
+    (("run", "2c", "--p", 0), "invalid p"),
+    (("reproduce", "12"), "unknown table"),
+    (("reproduce", "7", "--rows", "T=7"), "no row"),
+    (("reproduce", "7", "--trials", 0), "--trials"),
 ])
 def test_run_bad_input(args, msg):
     p = cli(*args, check=False)
-    assert p.returncode == 2 and msg in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 2 and msg in p.stderr and "Traceback" not in p.stderr, p.stderr
 
 
 def _data(tmp_path, rng, n=40, n_in=3, K=2):

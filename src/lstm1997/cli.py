@@ -1,6 +1,8 @@
 """The ``lstm1997`` command: parses, prints, exits. The work is done by the library.
 
-    lstm1997 run adding --T 100 --seed 0 [--max-sequences N] [--json PATH]
+    lstm1997 run EXPERIMENT [--T --N --p --q --lr --blocks --cells] --seed S [--max-sequences N] [--json PATH]
+    lstm1997 list [--json]
+    lstm1997 reproduce TABLE [--rows ...] [--trials K] [--budget quick|paper] [--json PATH]
     lstm1997 fit DATA.npz --blocks C --cells S [--lr A] [--epochs E] [--init MODEL] --out MODEL
     lstm1997 predict MODEL DATA.npz --out OUT.npz
 """
@@ -17,7 +19,6 @@ import numpy as np
 
 from . import __version__
 
-EXPERIMENT_ALIASES = {"4": "adding", "adding": "adding"}
 
 
 class _Progress:
@@ -81,65 +82,229 @@ def _write_json(path: str, obj: dict) -> None:
         f.write("\n")
 
 
-# ---- run -----------------------------------------------------------------------------------
+# ---- run / list / reproduce -------------------------------------------------------------------
+
+_SYMBOLS = ("T", "N", "p", "q", "lr", "blocks", "cells")
+
+
+def _overrides(args) -> dict:
+    return {k: getattr(args, k) for k in _SYMBOLS if getattr(args, k, None) is not None}
+
+
+def _matching_row(exp, cfg):
+    """The paper's row whose parameters the config has (for the paper's figures beside ours)."""
+    from dataclasses import asdict
+
+    d = asdict(cfg)
+    for row in exp.rows:
+        if all(d.get(k) == v for k, v in row.params.items()) and row.stage is None:
+            return row
+    return None
+
+
+def _fmt(v, fmt="{:,.0f}"):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return fmt.format(v)
+
+
+def _trial_progress(prog: "_Progress", label: str = ""):
+    def progress(p):
+        prog.show(f"{label}sequences {p['sequences']:>10,}  {p['rate']:>8,.0f} seq/s  "
+                  f"[{p['stage']}]  last 2000: MAE {p['window_mae']:.4f}  wrong {p['window_wrong']}/"
+                  f"{p['window_window']}  [{p['seconds']:.0f} s]")
+    return progress
+
 
 def cmd_run(args) -> int:
-    from .experiments.adding import PAPER_TABLE7, AddingConfig, run
+    from dataclasses import asdict
 
-    name = EXPERIMENT_ALIASES.get(args.experiment)
-    if name is None:
-        raise ValueError(f"unknown experiment {args.experiment!r}; available: adding (4)")
-    overrides = {k: v for k, v in (("T", args.T), ("lr", args.lr), ("max_sequences", args.max_sequences))
-                 if v is not None}
-    cfg = AddingConfig(**overrides)
-    if cfg.max_sequences < 1:
-        raise ValueError("--max-sequences must be at least 1")
-    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise ValueError(f"--lr must be a positive number, got {cfg.lr}")
-    arch = cfg.architecture()
+    from .experiments import lookup, trial_figures
+
+    exp, fixed = lookup(args.experiment)
+    over = {**fixed, **_overrides(args)}
+    if args.max_sequences is not None:
+        if args.max_sequences < 1:
+            raise ValueError("--max-sequences must be at least 1")
+        over["max_sequences"] = args.max_sequences
+    if "lr" in over and not (math.isfinite(over["lr"]) and over["lr"] > 0):
+        raise ValueError(f"--lr must be a positive number, got {over['lr']}")
+    if exp.per_trial is not None:
+        over = {**exp.per_trial(args.seed), **over}
+    cfg = exp.config_for(None, **over)
+    trial = exp.make_trial(cfg)
     out = sys.stdout
-    out.write(f"Experiment 4 (adding problem), T={cfg.T}, seed {args.seed}: {arch.describe()}\n"
-              f"stop: ST3({cfg.beta}) over the last {cfg.window} training sequences (|error| < {cfg.tol}), "
-              f"cap {cfg.max_sequences:,} sequences; test on {cfg.test_size} fresh sequences\n")
+    out.write(f"{exp.title}, {', '.join(f'{k}={v}' for k, v in over.items() if k != 'max_sequences')}"
+              f"{'' if over else 'paper defaults'}, seed {args.seed}\n  network: {trial.arch.describe()}\n"
+              f"  stages: {', '.join(s.name for s in trial.stages)}; cap {trial.max_sequences:,} training sequences\n")
     out.flush()
     prog = _Progress()
     _warm_kernels(prog)
-
-    def progress(p):
-        prog.show(f"sequences {p['sequences']:>10,}  {p['rate']:>8,.0f} seq/s  "
-                  f"window: MAE {p['window_mae']:.4f}  wrong {p['window_wrong']}/{p['window_window']}  "
-                  f"[{p['seconds']:.0f} s]")
-
-    res = run(cfg, args.seed, progress)
+    res = exp.run(cfg, args.seed, _trial_progress(prog))
     prog.close()
-    paper = PAPER_TABLE7.get(cfg.T)
-    verdict = {"solved": "SOLVED (ST3 criterion held)", "cap": "NOT solved (cap reached)",
+    figs = trial_figures(res)
+    verdict = {"solved": "SOLVED (the paper's criterion held)", "cap": "NOT solved (cap reached)",
                "diverged": "NOT solved (diverged)"}[res.status]
-    out.write(f"\n{verdict}\n"
-              f"  training sequences until the criterion held: "
-              f"{res.sequences:,}" + ("" if res.success else " (no: stopped at the cap)") + "\n"
-              f"  first probe with <= {cfg.quality_wrong} wrong of {cfg.test_size} (paper's test quality): "
-              + (f"{res.quality_at:,} sequences" if res.quality_at is not None else "not reached") + "\n"
-              f"  test: {res.test_wrong} wrong out of {res.test_total}, mean absolute error {res.test_mae:.4f}, "
-              f"MSE {res.test_mse:.2e}\n"
-              f"  wall time {res.seconds:.1f} s ({res.steps / max(res.seconds, 1e-9) / 1e6:.2f} M steps/s)\n")
+    out.write(f"\n{verdict}\n  training sequences: {res.sequences:,}\n")
+    for name, st in res.stages.items():
+        extra = ", ".join(f"{k} {_fmt(v, '{:.4g}')}" for k, v in st.items() if k != "sequences")
+        out.write(f"  stage {name} held after {st['sequences']:,} sequences{(': ' + extra) if extra else ''}\n")
+    for ev, at in res.events:
+        out.write(f"  {ev} after {at:,} sequences\n")
+    if res.test:
+        t = res.test
+        out.write(f"  test: {t.get('wrong')} wrong out of {t.get('total')}, mean absolute error "
+                  f"{_fmt(t.get('mae'), '{:.4f}')}, MSE {_fmt(t.get('mse'), '{:.2e}')}\n")
+    if trial.probe is not None:
+        out.write("  first probe at the paper's test quality: "
+                  + (f"{res.quality_at:,} sequences" if res.quality_at is not None else "not reached") + "\n")
+    out.write(f"  wall time {res.seconds:.1f} s ({res.steps / max(res.seconds, 1e-9) / 1e6:.2f} M steps/s)\n")
     if res.message:
         out.write(f"  {res.message}\n")
-    if paper:
-        out.write(f"  paper (Table 7, mean of 10 trials): {paper[3]:,} sequences, {paper[2]} wrong of 2560\n")
+    row = _matching_row(exp, cfg)
+    if row is not None:
+        paper = ", ".join(f"{k} {_fmt(v, '{:,.6g}')}" for k, v in row.paper.items())
+        out.write(f"  paper ({row.label}, mean of {exp.trials_for(row)} trials): {paper}\n")
     if args.json:
         _write_json(args.json, {
-            "experiment": "4", "name": "adding", "version": __version__, "params": cfg.params(),
-            "seed": args.seed, "weights": arch.n_weights, "success": res.success, "status": res.status,
-            "sequences": res.sequences, "quality_at": res.quality_at, "test_wrong": res.test_wrong,
-            "test_total": res.test_total, "test_mae": res.test_mae, "test_mse": res.test_mse,
+            "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
+            "seed": args.seed, "weights": trial.arch.n_weights, "success": res.success, "status": res.status,
+            "sequences": res.sequences, "quality_at": res.quality_at,
+            "test_wrong": res.test.get("wrong"), "test_total": res.test.get("total"),
+            "test_mae": res.test.get("mae"), "test_mse": res.test.get("mse"),
             "seconds": res.seconds, "steps": res.steps, "message": res.message,
-            "paper": None if paper is None else {"sequences": paper[3], "test_wrong": paper[2],
-                                                 "test_total": 2560, "trials": 10},
+            "stages": res.stages, "events": res.events, "figures": figs,
+            "paper": None if row is None else {**row.paper, "trials": exp.trials_for(row), "row": row.label},
             "curve": [list(c) for c in res.curve[:: max(1, len(res.curve) // 200)]],
         })
         out.write(f"  wrote {args.json}\n")
     return 0
+
+
+def _estimate(exp, row) -> tuple[int, float]:
+    """Paper-mean steps per trial and an estimate of its seconds on this machine (benchmark fit:
+    ~0.14 us + 1.1 ns per weight touched per step; one-hot inputs touch one input column)."""
+    cfg = exp.config_for(row)
+    arch = cfg.architecture()
+    steps = int(row.paper.get("sequences", 0) * cfg.mean_length)
+    touched = arch.n_weights
+    if exp.id in ("1", "2", "6"):      # one-hot inputs
+        touched -= (arch.n_in - 1) * arch.n_hidden
+    return steps, steps * (0.14 + 0.0011 * touched) * 1e-6
+
+
+def cmd_list(args) -> int:
+    from .experiments import TABLES
+
+    rows = []
+    for table, (exp, trs) in TABLES.items():
+        for row in trs:
+            cfg = exp.config_for(row)
+            w = cfg.architecture().n_weights
+            steps, sec = _estimate(exp, row)
+            rows.append({"table": table, "experiment": exp.id, "row": row.label, "params": row.params,
+                         "weights": w, "paper_weights": row.paper.get("weights"), "trials": exp.trials_for(row),
+                         "paper_sequences": row.paper.get("sequences"), "steps_per_trial": steps,
+                         "seconds_per_trial": sec, "seconds_all_trials": sec * exp.trials_for(row)})
+    if args.json:
+        print(json.dumps(_jsonable(rows), indent=2))
+        return 0
+    print(f"{'table':<6}{'row':<18}{'weights':>8}{'paper':>8}{'trials':>7}{'paper seqs':>12}"
+          f"{'est. / trial':>14}{'est. all':>11}")
+    for r in rows:
+        ok = "" if r["weights"] == r["paper_weights"] else " !"
+        print(f"{r['table']:<6}{r['row']:<18}{r['weights']:>8}{_fmt(r['paper_weights']):>8}{ok}{r['trials']:>7}"
+              f"{_fmt(r['paper_sequences']):>12}{_duration(r['seconds_per_trial']):>14}"
+              f"{_duration(r['seconds_all_trials']):>11}")
+    print("\nestimates: the paper's mean sequences x mean length x measured cost per step; a faithful run may "
+          "need more (see README).")
+    return 0
+
+
+def _duration(sec: float) -> str:
+    if sec < 90:
+        return f"{sec:.0f} s"
+    if sec < 5400:
+        return f"{sec / 60:.0f} min"
+    return f"{sec / 3600:.1f} h"
+
+
+def _plausible(paper: dict, ours: dict) -> bool:
+    """Flag a row whose result falls outside a plausible range of the paper's: success rate more than
+    0.25 below, or the mean sequences until success outside [1/3, 3] x the paper's."""
+    if ours["success_rate"] < paper.get("success_rate", 1.0) - 0.25:
+        return False
+    if paper.get("sequences") and ours["sequences_mean"]:
+        r = ours["sequences_mean"] / paper["sequences"]
+        return 1 / 3 <= r <= 3
+    return ours["successes"] > 0 or paper.get("success_rate", 1) == 0
+
+
+def cmd_reproduce(args) -> int:
+    from dataclasses import asdict
+
+    from .experiments import summarize, table_rows, trial_figures
+    from .experiments._base import quick_cap
+
+    exp, rows = table_rows(args.table, args.rows.split(",") if args.rows else None)
+    if args.trials is not None and args.trials < 1:
+        raise ValueError("--trials must be at least 1")
+    quick = args.budget == "quick"
+    prog = _Progress()
+    _warm_kernels(prog)
+    t0 = time.perf_counter()
+    cache: dict = {}
+    report = []
+    for row in rows:
+        n_trials = args.trials or (1 if quick else exp.trials_for(row))
+        key = (tuple(sorted(row.params.items())), n_trials)
+        if key not in cache:
+            figs_by_trial = []
+            for k in range(n_trials):
+                over = dict(exp.per_trial(k)) if exp.per_trial else {}
+                cfg = exp.config_for(row, **over)
+                if quick:
+                    cfg = exp.config_for(row, **over, max_sequences=min(cfg.max_sequences,
+                                                                        quick_cap(cfg.architecture(), cfg.mean_length)))
+                res = exp.run(cfg, k, _trial_progress(prog, f"{row.label} trial {k + 1}/{n_trials}: "))
+                figs_by_trial.append((res, cfg))
+                prog.show(f"{row.label} trial {k + 1}/{n_trials}: {res.status}, {res.sequences:,} sequences, "
+                          f"{res.seconds:.1f} s", force=True)
+                if not prog.tty:
+                    pass
+            cache[key] = figs_by_trial
+        trials = cache[key]
+        figs = [trial_figures(r, row.stage) for r, _ in trials]
+        ours = summarize(figs)
+        report.append({"row": row.label, "params": asdict(trials[0][1]), "paper": row.paper,
+                       "paper_trials": exp.trials_for(row), "ours": ours, "trials": figs,
+                       "plausible": _plausible(row.paper, ours)})
+    prog.close()
+    _print_table(exp, report, quick)
+    print(f"\n{len(report)} row(s), total wall time {time.perf_counter() - t0:.1f} s"
+          + (" (budget quick: 1 trial per row, capped sequences; not a reproduction)" if quick else ""))
+    if args.json:
+        _write_json(args.json, {"table": args.table, "experiment": exp.id, "title": exp.title,
+                                "budget": args.budget, "version": __version__, "rows": report})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _print_table(exp, report, quick: bool) -> None:
+    print(f"\n{exp.title}" + (f" — {exp.notes}" if exp.notes else ""))
+    head = f"{'row':<16}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
+    for c in exp.columns:
+        head += f"{c.header + ' paper':>22}{'ours':>10}"
+    print(head + "  flag")
+    for r in report:
+        o, p = r["ours"], r["paper"]
+        seq = (f"{_fmt(o['sequences_mean'])} ± {_fmt(o['sequences_std'])} ({_fmt(o['sequences_median'])})"
+               if o["successes"] else "none solved")
+        line = (f"{r['row']:<16}{o['trials']:>7}{_fmt(p.get('success_rate', None), '{:.0%}'):>14}"
+                f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_fmt(p.get('sequences')):>17}{seq:>32}")
+        for c in exp.columns:
+            line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(o.get(c.key), c.fmt):>10}"
+        print(line + ("" if r["plausible"] else "  ! outside plausible range"))
 
 
 # ---- fit / predict ---------------------------------------------------------------------------
@@ -210,13 +375,28 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run one trial of a paper experiment")
-    r.add_argument("experiment", help="experiment id or name: 4 / adding")
-    r.add_argument("--T", type=int, help="sequence length parameter T (default: the paper's first row)")
-    r.add_argument("--lr", type=float, help="learning rate (default: the paper's)")
+    r.add_argument("experiment", help="1/reber, 2a, 2b, 2c, 3a, 3b, 3c, 4/adding, 5/multiplication, 6a, 6b")
+    for sym, typ, what in (("T", int, "sequence length parameter"), ("N", int, "informative elements (Exp. 3)"),
+                           ("p", int, "p (Exp. 2)"), ("q", int, "q (Exp. 2c)"), ("lr", float, "learning rate"),
+                           ("blocks", int, "memory cell blocks (Exp. 1)"), ("cells", int, "cells per block (Exp. 1)")):
+        r.add_argument(f"--{sym}", type=typ, help=f"{what} (default: the paper's)")
     r.add_argument("--seed", type=int, default=0, help="trial seed (default 0)")
     r.add_argument("--max-sequences", type=int, help="cap on training sequences (default: the protocol's)")
     r.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     r.set_defaults(func=cmd_run)
+
+    li = sub.add_parser("list", help="every experiment and table row, with weights, trials and cost estimates")
+    li.add_argument("--json", action="store_true", help="print JSON")
+    li.set_defaults(func=cmd_list)
+
+    rp = sub.add_parser("reproduce", help="run the rows of a paper table and print ours beside the paper's")
+    rp.add_argument("table", help="1 ... 9, or 2b")
+    rp.add_argument("--rows", help="comma-separated row labels or numbers (default: all)")
+    rp.add_argument("--trials", type=int, help="trials per row (default: the paper's; quick: 1)")
+    rp.add_argument("--budget", choices=("quick", "paper"), default="paper",
+                    help="quick: 1 trial per row with capped sequences, for smoke tests")
+    rp.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+    rp.set_defaults(func=cmd_reproduce)
 
     f = sub.add_parser("fit", help="train an LSTM on sequences from a data file")
     f.add_argument("data", help="data file (.npz, see docs/model-format.md)")

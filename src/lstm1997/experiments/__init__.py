@@ -1,0 +1,81 @@
+"""The paper's experiments: typed configs whose defaults are the paper's values, the rows of its tables
+with the paper's figures, and one protocol for a trial (:mod:`.protocol`).
+
+``EXPERIMENTS`` maps every accepted name (the paper's ids ``1``, ``2a`` ... ``6b`` and names such as
+``adding``) to ``(experiment, fixed row parameters)``; ``TABLES`` maps a table (``1`` ... ``9``,
+``2b``) to ``(experiment, rows)``.
+"""
+
+from __future__ import annotations
+
+from ._base import Column, Experiment, Row, summarize, trial_figures
+from .adding import ADDING, MULTIPLICATION
+from .long_lag import LONG_LAG
+from .protocol import Trial, TrialResult, run_trial
+from .reber import REBER
+from .temporal_order import TEMPORAL_ORDER
+from .two_sequence import TWO_SEQUENCE
+
+__all__ = ["EXPERIMENTS", "TABLES", "ALL", "lookup", "table_rows", "Experiment", "Row", "Column", "Trial",
+           "TrialResult", "run_trial", "summarize", "trial_figures"]
+
+ALL = (REBER, LONG_LAG, TWO_SEQUENCE, ADDING, MULTIPLICATION, TEMPORAL_ORDER)
+
+#: name -> (experiment, parameters the name fixes)
+EXPERIMENTS = {
+    "1": (REBER, {}), "reber": (REBER, {}),
+    "2a": (LONG_LAG, {"task": "2a"}), "2b": (LONG_LAG, {"task": "2b"}), "2c": (LONG_LAG, {"task": "2c"}),
+    "long-lag": (LONG_LAG, {}),
+    "3a": (TWO_SEQUENCE, {"task": "3a"}), "3b": (TWO_SEQUENCE, {"task": "3b"}),
+    "3c": (TWO_SEQUENCE, {"task": "3c"}), "two-sequence": (TWO_SEQUENCE, {}),
+    "4": (ADDING, {}), "adding": (ADDING, {}),
+    "5": (MULTIPLICATION, {}), "multiplication": (MULTIPLICATION, {}),
+    "6a": (TEMPORAL_ORDER, {"variant": "6a"}), "6b": (TEMPORAL_ORDER, {"variant": "6b"}),
+    "temporal-order": (TEMPORAL_ORDER, {}),
+}
+
+
+def _rows(exp: Experiment, prefix: str) -> tuple:
+    return tuple(r for r in exp.rows if r.label.startswith(prefix))
+
+
+#: table -> (experiment, rows)
+TABLES = {
+    "1": (REBER, REBER.rows),
+    "2": (LONG_LAG, _rows(LONG_LAG, "2a")),
+    "2b": (LONG_LAG, _rows(LONG_LAG, "2b")),
+    "3": (LONG_LAG, _rows(LONG_LAG, "2c")),
+    "4": (TWO_SEQUENCE, _rows(TWO_SEQUENCE, "3a")),
+    "5": (TWO_SEQUENCE, _rows(TWO_SEQUENCE, "3b")),
+    "6": (TWO_SEQUENCE, _rows(TWO_SEQUENCE, "3c")),
+    "7": (ADDING, ADDING.rows),
+    "8": (MULTIPLICATION, MULTIPLICATION.rows),
+    "9": (TEMPORAL_ORDER, TEMPORAL_ORDER.rows),
+}
+
+
+def lookup(name: str) -> tuple[Experiment, dict]:
+    """The experiment for a command-line name, and the row parameters the name fixes."""
+    key = str(name).lower()
+    if key not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[key]
+
+
+def table_rows(table: str, labels=None) -> tuple[Experiment, tuple]:
+    """The experiment and rows of a table, optionally only the rows whose labels are in ``labels``."""
+    key = str(table).lower()
+    if key not in TABLES:
+        raise ValueError(f"unknown table {table!r}; choose from {', '.join(TABLES)}")
+    exp, rows = TABLES[key]
+    if labels:
+        wanted = [str(x) for x in labels]
+        bad = [w for w in wanted if w not in {r.label for r in rows} and not w.isdigit()]
+        if bad:
+            raise ValueError(f"table {table} has no row(s) {bad}; rows: {', '.join(r.label for r in rows)} "
+                             f"(or their numbers 1..{len(rows)})")
+        idx = {int(w) - 1 for w in wanted if w.isdigit()}
+        if any(i < 0 or i >= len(rows) for i in idx):
+            raise ValueError(f"table {table} has rows 1..{len(rows)}")
+        rows = tuple(r for i, r in enumerate(rows) if r.label in wanted or i in idx)
+    return exp, rows
