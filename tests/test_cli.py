@@ -150,3 +150,13 @@ def test_fit_divergence_names_the_data_sequence(tmp_path):
             tmp_path / "m.npz", check=False)
     assert p.returncode == 2 and "diverged" in p.stderr and "sequence 3 of the data" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr and not (tmp_path / "m.npz").exists()
+
+
+def test_reproduce_quick_runs_the_whole_paper():
+    """`--budget quick` runs a reduced version of every row of every table (about a minute)."""
+    p = cli("reproduce", "all", "--budget", "quick")
+    for title in ("Embedded Reber grammar", "Long time lags", "Noise and signal", "Adding problem",
+                  "Multiplication problem", "Temporal order"):
+        assert title in p.stdout
+    assert p.stdout.count("row(s), total wall time") == 10
+    assert "outside plausible range" not in p.stdout, "quick runs are not judged against the paper"

@@ -72,10 +72,10 @@ class Experiment:
 
 def trial_figures(res: TrialResult, stage: str | None = None) -> dict:
     """The figures of one trial that a table row reports (flat, JSON-ready)."""
-    if stage is not None:
+    if stage is not None:   # a stage that never held reports the trial's final test
         st = res.stages.get(stage)
         out = {"success": st is not None, "sequences": st["sequences"] if st else res.sequences}
-        out.update({f"test_{k}": v for k, v in (st or {}).items() if k != "sequences"})
+        out.update({f"test_{k}": v for k, v in (st or res.test).items() if k != "sequences"})
     else:
         out = {"success": res.success, "sequences": res.sequences}
         out.update({f"test_{k}": v for k, v in res.test.items()})
