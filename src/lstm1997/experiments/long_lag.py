@@ -42,6 +42,8 @@ class LongLagConfig:
     lr: float | None = None               # §5.2: 1.0 (2a, 2b), 0.01 (2c); None = the task's
     init_range: float = 0.2               # §4: weights uniform in [-0.2, 0.2]
     sequential: bool = True               # §5.2: 2a/2b sequential network construction
+    g: str = "g1"                         # Table 10: 2a/2b cell input g1 in [0, 1] (non-default: "g2")
+    per_step: bool = True                 # reading 2: 2a/2b update at every step (switch: at the sequence end)
     plateau_block: int = 1000             # [U] reading 4: error compared over blocks of this many sequences
     plateau_rel: float = 0.01             # [U] reading 4: "stopped decreasing" = fell by less than 1%
     test_size: int = 10_000               # §5.2: 10,000 successive random sequences
@@ -77,7 +79,7 @@ class LongLagConfig:
             return Architecture(n_in=self.p + 4, n_out=2, blocks=2, cells=1, bias=(), init_range=self.init_range)
         n = self.p + 1          # connectivity B, one cell + input gate, no output gate (Table 2)
         return Architecture(n_in=n, n_out=n, blocks=1, cells=1, connectivity="B", output_gates=False,
-                            outputs_see_inputs=True, bias=(), g="g1", h="id", init_range=self.init_range)
+                            outputs_see_inputs=True, bias=(), g=self.g, h="id", init_range=self.init_range)
 
     def sample(self, rng, n):
         if self.task == "2a":
@@ -138,7 +140,7 @@ def _trial(cfg: LongLagConfig) -> Trial:
         return r["wrong"] == 0, {"check_wrong": r["wrong"], "check_total": r["total"], "check_mae": r["mae"]}
 
     grow = cfg.sequential and cfg.task != "2c"
-    return Trial(arch=arch, lr=cfg.rate, sample=cfg.sample, tol=tol, errors=errors,
+    return Trial(arch=arch, lr=cfg.rate, sample=cfg.sample, tol=tol, errors=errors, per_step=cfg.per_step,
                  stages=[Check(f"ABS({tol:g})", success, every=cfg.every, gate=gate)],
                  max_sequences=cfg.max_sequences, chunk=cfg.chunk or cfg.every,
                  init_net=_without_cell if grow else None, on_chunk=_Plateau(cfg) if grow else None)
