@@ -96,6 +96,7 @@ def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = No
     s_init, s_train, s_check, s_test, s_grow = np.random.SeedSequence(seed).spawn(5)
     rng_train, rng_check = np.random.default_rng(s_train), np.random.default_rng(s_check)
     rng_grow = np.random.default_rng(s_grow)
+    rng_test = np.random.default_rng(s_test)   # every test of the trial draws fresh sequences from it
     net = (tr.init_net or init)(tr.arch, np.random.default_rng(s_init))
     learner = TruncatedRTRL(tr.lr, tr.per_step)
     state = learner.init(net)
@@ -110,7 +111,7 @@ def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = No
     def held(stage, at: int) -> None:
         fig = {"sequences": at}
         if stage.name in tr.stage_tests and tr.final_test is not None:
-            fig.update(tr.final_test(net, np.random.default_rng(s_test)))
+            fig.update(tr.final_test(net, rng_test))
         if isinstance(stage, Check):
             fig.update(stage.figures)
         res.stages[stage.name] = fig
@@ -177,7 +178,7 @@ def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = No
         last = tr.stages[-1].name if tr.stages else None
         res.test = res.stages.get(last, {}) if last in tr.stage_tests and res.success else {}
         if not res.test:
-            res.test = tr.final_test(net, np.random.default_rng(s_test))
+            res.test = tr.final_test(net, rng_test)
         res.test = {k: v for k, v in res.test.items() if k != "sequences"}
     res.seconds, res.steps, res.net = time.perf_counter() - t0, state.steps, net
     return res
