@@ -188,7 +188,7 @@ def _estimate(exp, row) -> tuple[int, float]:
     arch = cfg.architecture()
     steps = int(row.paper.get("sequences", 0) * cfg.mean_length)
     touched = arch.n_weights
-    if exp.id in ("1", "2", "6"):      # one-hot inputs
+    if exp.make_trial(cfg).sample(np.random.default_rng(0), 1).symbols is not None:   # one-hot: a column a step
         touched -= (arch.n_in - 1) * arch.n_hidden
     return steps, steps * (0.14 + 0.0011 * touched) * 1e-6
 
