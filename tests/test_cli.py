@@ -1,7 +1,6 @@
 """Smoke tests through the real installed command."""
 
 import json
-import os
 import pathlib
 import subprocess
 import sys

@@ -159,7 +159,7 @@ def test_one_hot_path_is_bit_for_bit_the_dense_path(name, rng):
     from lstm1997 import predict
 
     arch = dataclasses.replace(SMALL[name], init_range=0.8)
-    n, lengths = 6, rng.integers(1, 15, size=6)
+    lengths = rng.integers(1, 15, size=6)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     sym = rng.integers(0, arch.n_in, size=offsets[-1])
     d = rng.random((offsets[-1], arch.n_out))

@@ -4,7 +4,7 @@ import pytest
 from lstm1997 import TruncatedRTRL, init
 from lstm1997.experiments import lookup, run_trial
 from lstm1997.experiments.adding import ADDING, AddingConfig, MultiplicationConfig
-from lstm1997.experiments.criteria import Check, FewerWrong, Window, end_errors
+from lstm1997.experiments.criteria import Check, Window
 from lstm1997.experiments.protocol import Trial
 from lstm1997.tasks.adding import adding
 

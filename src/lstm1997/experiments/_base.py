@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..network import Architecture
-from .protocol import Trial, TrialResult, run_trial
+from .protocol import TrialResult, run_trial
 
 __all__ = ["Row", "Column", "Experiment", "trial_figures", "summarize", "quick_cap"]
 

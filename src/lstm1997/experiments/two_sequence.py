@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..network import Architecture
 from ..tasks.two_sequence import two_sequence
