@@ -106,6 +106,13 @@ def test_fit_predict_roundtrip(tmp_path, rng):
     cli("predict", model, data, "--out", out)
     with np.load(out, allow_pickle=False) as f:
         assert f["outputs"].shape[1] == 2 and np.all((f["outputs"] > 0) & (f["outputs"] < 1))
+        from lstm1997 import predict
+        from lstm1997.io import load_data
+        batch = load_data(data)
+        np.testing.assert_array_equal(f["outputs"], predict(net, batch))
+        np.testing.assert_array_equal(f["lengths"], batch.lengths)
+    cli("predict", model, data, "--out", tmp_path / "no_suffix")
+    assert (tmp_path / "no_suffix").exists() and not (tmp_path / "no_suffix.npz").exists()
     # continue training from the saved model
     cli("fit", data, "--init", model, "--epochs", 1, "--out", tmp_path / "m2.npz")
 

@@ -360,7 +360,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .io import load_data, load_model
+    from .io import load_data, load_model, save_outputs
     from .network import predict
 
     net = load_model(args.model)
@@ -368,12 +368,7 @@ def cmd_predict(args) -> int:
     if batch.n_in != net.arch.n_in:
         raise ValueError(f"{args.data} has {batch.n_in} inputs per step but model {args.model} expects "
                          f"{net.arch.n_in}")
-    Y = predict(net, batch)
-    tmp = args.out if args.out.endswith(".npz") else args.out + ".npz"
-    np.savez(tmp, outputs=Y, lengths=batch.lengths)
-    if tmp != args.out:
-        import os
-        os.replace(tmp, args.out)
+    save_outputs(args.out, predict(net, batch), batch.lengths)
     print(f"wrote outputs of {len(batch)} sequences ({batch.n_steps:,} steps x {net.arch.n_out}) to {args.out}")
     return 0
 

@@ -453,3 +453,10 @@ def load_data(path, require_targets: bool = True, n_out: int | None = None) -> B
         return Batch(x, t, offsets)
     except ValueError as e:  # not expected after the checks above
         raise _fail(name, str(e)) from None
+
+
+def save_outputs(path, outputs: np.ndarray, lengths: np.ndarray) -> None:
+    """Write a model's outputs (``outputs`` ``(steps, K)``, ragged like the data, and the sequence
+    ``lengths``) to exactly ``path``, atomically (see :func:`save_model`)."""
+    _write_atomic(path, {"outputs": np.asarray(outputs, dtype=np.float64),
+                         "lengths": np.asarray(lengths, dtype=np.int64)})
