@@ -181,31 +181,19 @@ def test_truncated_gradient_matches_frozen_recurrence_fd(name, pattern):
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
-@pytest.mark.parametrize("pattern", ["sparse", "final"])
+@pytest.mark.parametrize("per_step, pattern", [(False, "sparse"), (False, "final"), (True, "final")])
 @pytest.mark.parametrize("name", list(ARCHS))
-def test_paper_rule_per_sequence_is_truncated_gradient(name, pattern, backend):
-    """(c) TruncatedRTRL(per_step=False) on one sequence changes W by exactly -lr * truncated grad."""
+def test_paper_rule_is_truncated_gradient(name, per_step, pattern, backend):
+    """(c) TruncatedRTRL(per_step=False) on one sequence changes W by exactly -lr * truncated grad;
+    (d) with the only target at the final step, per-step application is the same update."""
     net, x, d = make_case(name, pattern)
     lr = 1.0
     _, g_h, g_k = bptt_gradient(net, x, d, truncated=True)
-    dW_h, dW_k, W_h, W_k = weight_change(TruncatedRTRL(lr, per_step=False, backend=backend), net, x, d)
+    dW_h, dW_k, W_h, W_k = weight_change(TruncatedRTRL(lr, per_step=per_step, backend=backend), net, x, d)
     assert np.max(np.abs(dW_h)) > 1e-3
     np.testing.assert_allclose(dW_h, -lr * g_h, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(dW_k, -lr * g_k, rtol=1e-9, atol=1e-13)
     assert np.all(W_h[~net.mask_h] == 0.0) and np.all(W_k[~net.mask_k] == 0.0)
-
-
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
-@pytest.mark.parametrize("name", list(ARCHS))
-def test_paper_rule_per_step_equals_gradient_for_final_target(name, backend):
-    """(d) with the only target at the final step, per-step application is the same update."""
-    net, x, d = make_case(name, "final")
-    lr = 1.0
-    _, g_h, g_k = bptt_gradient(net, x, d, truncated=True)
-    dW_h, dW_k, _, _ = weight_change(TruncatedRTRL(lr, per_step=True, backend=backend), net, x, d)
-    assert np.max(np.abs(dW_h)) > 1e-3
-    np.testing.assert_allclose(dW_h, -lr * g_h, rtol=1e-9, atol=1e-13)
-    np.testing.assert_allclose(dW_k, -lr * g_k, rtol=1e-9, atol=1e-13)
 
 
 @pytest.mark.parametrize("name", F_NAMES)
