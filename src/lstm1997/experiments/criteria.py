@@ -103,6 +103,16 @@ class Window:
 
     window_stats = stats
 
+    def state_arrays(self) -> dict:
+        """The committed window as arrays (for checkpoints): per sequence mean |error|, mean error^2, wrong."""
+        return {"abs": self._abs, "sq": self._sq, "wrong": self._wrong}
+
+    def load_state_arrays(self, arrays: dict) -> None:
+        """Restore a window saved by :meth:`state_arrays`."""
+        self._abs = np.asarray(arrays["abs"], dtype=np.float64).copy()
+        self._sq = np.asarray(arrays["sq"], dtype=np.float64).copy()
+        self._wrong = np.asarray(arrays["wrong"], dtype=bool).copy()
+
 
 def ST3(beta: float, tol: float, window: int = 2000) -> Window:
     """``ST3(beta)`` (Table 11): mean absolute training error < beta and the last 2000 all correct."""

@@ -104,6 +104,13 @@ class _Plateau:
     def __init__(self, cfg: LongLagConfig):
         self.cfg, self.prev, self.sum, self.n, self.grown = cfg, None, 0.0, 0, False
 
+    def state_dict(self) -> dict:
+        """What the rule has seen so far (for trial checkpoints)."""
+        return {"prev": self.prev, "sum": self.sum, "n": self.n, "grown": self.grown}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.prev, self.sum, self.n, self.grown = d["prev"], d["sum"], d["n"], d["grown"]
+
     def __call__(self, net: LSTM, info: dict, rng):
         if self.grown:
             return None

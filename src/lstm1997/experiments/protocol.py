@@ -17,8 +17,8 @@ reading 24). Probes are made only while at most ``probe_gate`` of the last 2000 
 wrong.
 
 Random streams: ``numpy.random.SeedSequence(seed)`` is split into independent streams for the initial
-weights, the training sequences, the checks and probes, the final test, and the network's growth
-(sequential construction), so the training data do not depend on how often the network is tested. The
+weights, the training sequences, the checks and probes, the final test, the network's growth
+(sequential construction) and data fixed for the whole trial (``Trial.prepare``), so the training data do not depend on how often the network is tested. The
 chunk size fixes which sequences are drawn, so it is part of an experiment's config.
 
 This module knows nothing of processes, databases or screens: progress goes to a callback.
@@ -26,6 +26,8 @@ This module knows nothing of processes, databases or screens: progress goes to a
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -37,7 +39,7 @@ from ..learners import DivergenceError, TruncatedRTRL
 from ..network import LSTM, Architecture, init, predict
 from .criteria import Check, Window, end_errors
 
-__all__ = ["Trial", "TrialResult", "run_trial", "evaluate"]
+__all__ = ["Trial", "TrialResult", "TrialRun", "run_trial", "evaluate"]
 
 
 def evaluate(net: LSTM, batch: Batch, tol: float, errors: Callable = end_errors) -> dict:
@@ -49,7 +51,12 @@ def evaluate(net: LSTM, batch: Batch, tol: float, errors: Callable = end_errors)
 
 @dataclass
 class Trial:
-    """Everything an experiment specifies for one trial (the protocol is the same for all)."""
+    """Everything an experiment specifies for one trial (the protocol is the same for all).
+
+    A trial must be resumable from a checkpoint, so the callables keep no state of their own, except:
+    fixed data drawn once per trial, which ``prepare`` draws from a stream of its own at the start (and
+    again, identically, on resume); and an ``on_chunk`` hook with ``state_dict``/``load_state_dict``.
+    """
 
     arch: Architecture
     lr: float
@@ -67,6 +74,8 @@ class Trial:
     probe_gate: int = 20
     init_net: Callable | None = None                        # (arch, rng) -> LSTM (default: init)
     on_chunk: Callable | None = None                        # (net, info, rng) -> None (growth)
+    curve_every: int = 1000                                 # learning-curve sampling period (sequences)
+    prepare: Callable | None = None                         # (rng) -> None: draw the trial's fixed data
 
 
 @dataclass
@@ -90,44 +99,97 @@ class TrialResult:
 
 
 def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = None) -> TrialResult:
-    """Run one trial of ``tr`` with ``seed``; see the module docstring."""
-    if tr.max_sequences < 1:
-        raise ValueError(f"max_sequences must be at least 1, got {tr.max_sequences}")
-    s_init, s_train, s_check, s_test, s_grow = np.random.SeedSequence(seed).spawn(5)
-    rng_train, rng_check = np.random.default_rng(s_train), np.random.default_rng(s_check)
-    rng_grow = np.random.default_rng(s_grow)
-    rng_test = np.random.default_rng(s_test)   # every test of the trial draws fresh sequences from it
-    net = (tr.init_net or init)(tr.arch, np.random.default_rng(s_init))
-    learner = TruncatedRTRL(tr.lr, tr.per_step)
-    state = learner.init(net)
-    recent = Window(window=2000, tol=tr.tol)       # training statistics for progress, gates and probes
-    res = TrialResult(False, "cap", 0, 0.0, 0)
-    t0 = time.perf_counter()
-    pending = list(tr.stages)
-    run_correct = 0                                  # consecutive most recent correct training sequences
-    next_probe = tr.probe_every
-    next_check = min((s.every for s in tr.stages if isinstance(s, Check)), default=0)
+    """Run one trial of ``tr`` with ``seed`` to its end; see the module docstring."""
+    run = TrialRun(tr, seed)
+    run.advance(progress)
+    return run.result()
 
-    def held(stage, at: int) -> None:
+
+class TrialRun:
+    """One trial in progress, resumable: :meth:`advance` trains chunk by chunk until the trial ends or
+    the callback asks for a pause; :meth:`checkpoint` returns its complete state as bytes (weights and
+    masks, the learner's traces and counters, every criterion's window, the stages passed, the random
+    streams, the figures so far); ``TrialRun(tr, seed, checkpoint)`` continues from such bytes.
+
+    Chunk boundaries are the only places a trial can pause, and everything that decides what happens
+    next is in the checkpoint, so a trial paused and resumed any number of times (in any process) gives
+    bit for bit the result of one uninterrupted :func:`run_trial`; only ``seconds`` differ. The trial
+    description ``tr`` is not in the checkpoint: resume with the same experiment config.
+    """
+
+    def __init__(self, tr: Trial, seed: int, checkpoint: bytes | None = None):
+        if tr.max_sequences < 1:
+            raise ValueError(f"max_sequences must be at least 1, got {tr.max_sequences}")
+        self.tr, self.seed = tr, seed
+        s_init, s_train, s_check, s_test, s_grow, s_fixed = np.random.SeedSequence(seed).spawn(6)
+        if tr.prepare is not None:
+            tr.prepare(np.random.default_rng(s_fixed))
+        self.rngs = {"train": np.random.default_rng(s_train), "check": np.random.default_rng(s_check),
+                     "test": np.random.default_rng(s_test),    # every test of the trial draws from it
+                     "grow": np.random.default_rng(s_grow)}
+        self.net = (tr.init_net or init)(tr.arch, np.random.default_rng(s_init))
+        self.learner = TruncatedRTRL(tr.lr, tr.per_step)
+        self.state = self.learner.init(self.net)
+        self.recent = Window(window=2000, tol=tr.tol)   # training statistics for progress, gates and probes
+        self.res = TrialResult(False, "cap", 0, 0.0, 0)
+        self.pending = list(tr.stages)
+        self.done = 0
+        self.run_correct = 0                            # consecutive most recent correct training sequences
+        self.next_probe = tr.probe_every
+        self.next_check = min((s.every for s in tr.stages if isinstance(s, Check)), default=0)
+        self.next_curve = 0
+        self.finished = False
+        self.seconds = 0.0                              # compute time before this process's share
+        if checkpoint is not None:
+            self._restore(checkpoint)
+
+    # ---- running ---------------------------------------------------------------------------
+
+    def advance(self, progress: Callable[[dict], object] | None = None) -> bool:
+        """Train until the trial ends (returns True) or ``progress``, called after every chunk with the
+        trial's figures so far, returns a true value (a pause: returns False; call again to go on)."""
+        tr, net, state, learner, res = self.tr, self.net, self.state, self.learner, self.res
+        t0 = time.perf_counter()
+        while not self.finished:
+            if self.done >= tr.max_sequences or not self.pending or res.status == "diverged":
+                self._finish()
+                break
+            self._chunk()
+            if progress is not None:
+                el = self.seconds + time.perf_counter() - t0
+                stats = self.recent.stats()
+                if progress({"sequences": self.done, "seconds": el, "rate": self.done / el if el > 0 else 0.0,
+                             "steps": state.steps, "stage": self.pending[0].name if self.pending else "done",
+                             **{f"window_{k}": v for k, v in stats.items()}}) and not self._ends_now():
+                    break
+        self.seconds += time.perf_counter() - t0
+        res.seconds = self.seconds
+        return self.finished
+
+    def _ends_now(self) -> bool:
+        return self.done >= self.tr.max_sequences or not self.pending or self.res.status == "diverged"
+
+    def _held(self, stage, at: int) -> None:
         fig = {"sequences": at}
-        if stage.name in tr.stage_tests and tr.final_test is not None:
-            fig.update(tr.final_test(net, rng_test))
+        if stage.name in self.tr.stage_tests and self.tr.final_test is not None:
+            fig.update(self.tr.final_test(self.net, self.rngs["test"]))
         if isinstance(stage, Check):
             fig.update(stage.figures)
-        res.stages[stage.name] = fig
+        self.res.stages[stage.name] = fig
 
-    done = 0
-    while done < tr.max_sequences and pending:
+    def _chunk(self) -> None:
+        tr, net, state, learner, res, pending = self.tr, self.net, self.state, self.learner, self.res, self.pending
+        done = self.done
         # chunks stay aligned to multiples of `chunk` (after a replay the next one is shorter), so checks
         # fall exactly on multiples of their period
-        batch = tr.sample(rng_train, min(tr.chunk - done % tr.chunk, tr.max_sequences - done))
+        batch = tr.sample(self.rngs["train"], min(tr.chunk - done % tr.chunk, tr.max_sequences - done))
         windows = [s for s in pending if isinstance(s, Window)]
         snap = (net.W_h.copy(), net.W_k.copy(), state.sequences, state.steps) if windows else None
         try:
             Y = learner.update(net, state, batch)
         except DivergenceError as e:
-            res.status, res.message, done = "diverged", str(e), e.sequence + 1
-            break
+            res.status, res.message, self.done = "diverged", str(e), e.sequence + 1
+            return
         err = tr.errors(Y, batch)
         # the first sequence after which the first pending stage, if a Window, holds
         hit = pending[0].first_hit(err) if isinstance(pending[0], Window) else None
@@ -139,49 +201,127 @@ def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = No
         n = len(err)
         for w in windows:
             w.extend(err)
-        recent.extend(err)
+        self.recent.extend(err)
         ok = (err < tr.tol).all(axis=1)
-        run_correct = n - 1 - int(np.flatnonzero(~ok)[-1]) if (~ok).any() else run_correct + n
-        done += n
+        self.run_correct = n - 1 - int(np.flatnonzero(~ok)[-1]) if (~ok).any() else self.run_correct + n
+        done = self.done = done + n
         if hit is not None:      # the first pending stage (a Window) holds after the last sequence of err
-            held(pending.pop(0), done)
+            self._held(pending.pop(0), done)
             while pending and isinstance(pending[0], Window) and _holds_now(pending[0]):
-                held(pending.pop(0), done)
-        if pending and isinstance(pending[0], Check) and done >= next_check:
-            next_check = (done // pending[0].every + 1) * pending[0].every
-            while pending and isinstance(pending[0], Check) and run_correct >= pending[0].gate:
-                ok_check, pending[0].figures = pending[0].test(net, rng_check)
+                self._held(pending.pop(0), done)
+        if pending and isinstance(pending[0], Check) and done >= self.next_check:
+            self.next_check = (done // pending[0].every + 1) * pending[0].every
+            while pending and isinstance(pending[0], Check) and self.run_correct >= pending[0].gate:
+                ok_check, pending[0].figures = pending[0].test(net, self.rngs["check"])
                 if not ok_check:
                     break
-                held(pending.pop(0), done)
-        stats = recent.stats()
-        res.curve.append((done, stats["mae"], stats["mse"], stats["wrong"]))
+                self._held(pending.pop(0), done)
+        stats = self.recent.stats()
+        if done >= self.next_curve or not pending:
+            res.curve.append((done, stats["mae"], stats["mse"], stats["wrong"]))
+            self.next_curve = (done // tr.curve_every + 1) * tr.curve_every
         if tr.on_chunk is not None:
             ev = tr.on_chunk(net, {"sequences": done, "outputs": Y[: batch.offsets[n]], "batch": batch[:n],
-                                   **stats}, rng_grow)
+                                   **stats}, self.rngs["grow"])
             if ev:
                 res.events.append((ev, done))
-        if tr.probe is not None and res.quality_at is None and (not pending or done >= next_probe):
-            next_probe = (done // tr.probe_every + 1) * tr.probe_every
+        if tr.probe is not None and res.quality_at is None and (not pending or done >= self.next_probe):
+            self.next_probe = (done // tr.probe_every + 1) * tr.probe_every
             if not pending or stats["wrong"] <= tr.probe_gate:
-                if tr.probe(net, rng_check):
+                if tr.probe(net, self.rngs["check"]):
                     res.quality_at = done
-        if progress is not None:
-            el = time.perf_counter() - t0
-            progress({"sequences": done, "seconds": el, "rate": done / el if el > 0 else 0.0,
-                      "steps": state.steps, "stage": pending[0].name if pending else "done",
-                      **{f"window_{k}": v for k, v in stats.items()}})
-    if not pending and res.status != "diverged":
-        res.status, res.success = "solved", True
-    res.sequences = done
-    if res.status != "diverged" and tr.final_test is not None:
-        last = tr.stages[-1].name if tr.stages else None
-        res.test = res.stages.get(last, {}) if last in tr.stage_tests and res.success else {}
-        if not res.test:
-            res.test = tr.final_test(net, rng_test)
-        res.test = {k: v for k, v in res.test.items() if k != "sequences"}
-    res.seconds, res.steps, res.net = time.perf_counter() - t0, state.steps, net
-    return res
+
+    def _finish(self) -> None:
+        tr, res = self.tr, self.res
+        if res.curve and res.curve[-1][0] != self.done and res.status != "diverged":
+            s = self.recent.stats()
+            res.curve.append((self.done, s["mae"], s["mse"], s["wrong"]))
+        if not self.pending and res.status != "diverged":
+            res.status, res.success = "solved", True
+        res.sequences = self.done
+        if res.status != "diverged" and tr.final_test is not None:
+            last = tr.stages[-1].name if tr.stages else None
+            res.test = res.stages.get(last, {}) if last in tr.stage_tests and res.success else {}
+            if not res.test:
+                res.test = tr.final_test(self.net, self.rngs["test"])
+            res.test = {k: v for k, v in res.test.items() if k != "sequences"}
+        res.steps, res.net = self.state.steps, self.net
+        self.finished = True
+
+    def result(self) -> TrialResult:
+        """The outcome (complete once :meth:`advance` returned True)."""
+        self.res.seconds, self.res.steps, self.res.net = self.seconds, self.state.steps, self.net
+        return self.res
+
+    # ---- checkpoints -------------------------------------------------------------------------
+
+    def checkpoint(self) -> bytes:
+        """The complete state of the trial between two chunks, as bytes (an ``.npz`` archive)."""
+        net, st, res = self.net, self.state, self.res
+        arrays = {"W_h": net.W_h, "W_k": net.W_k, "mask_h": net.mask_h, "mask_k": net.mask_k,
+                  "dS_in": st.dS_in, "dS_c": st.dS_c, **_window_arrays("recent", self.recent)}
+        n_passed = len(self.tr.stages) - len(self.pending)
+        stages = []
+        for i, s in enumerate(self.pending):
+            if isinstance(s, Window):
+                arrays.update(_window_arrays(f"stage{i}", s))
+            stages.append({"name": s.name, "figures": getattr(s, "figures", None)})
+        meta = {"format": "lstm1997-trial-checkpoint", "format_version": 1, "seed": self.seed,
+                "weights": int(net.W_h.size + net.W_k.size), "done": self.done, "run_correct": self.run_correct,
+                "next_probe": self.next_probe, "next_check": self.next_check, "next_curve": self.next_curve,
+                "finished": self.finished, "seconds": self.seconds, "passed": n_passed, "pending": stages,
+                "learner": {"sequences": st.sequences, "steps": st.steps},
+                "rngs": {k: r.bit_generator.state for k, r in self.rngs.items()},
+                "result": {"success": res.success, "status": res.status, "message": res.message,
+                           "stages": res.stages, "quality_at": res.quality_at, "curve": res.curve,
+                           "events": res.events, "test": res.test},
+                "on_chunk": self.tr.on_chunk.state_dict() if hasattr(self.tr.on_chunk, "state_dict") else None}
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
+        return buf.getvalue()
+
+    def _restore(self, blob: bytes) -> None:
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(str(arrays.pop("meta")))
+        except Exception as e:   # any damage to the bytes: say so, never resume from garbage
+            raise ValueError(f"not a readable trial checkpoint ({type(e).__name__}: {e})") from None
+        if meta.get("format") != "lstm1997-trial-checkpoint" or meta.get("format_version") != 1:
+            raise ValueError("not a trial checkpoint of this version of lstm1997")
+        net, st = self.net, self.state
+        if (meta["seed"] != self.seed or arrays["W_h"].shape != net.W_h.shape or arrays["W_k"].shape != net.W_k.shape
+                or meta["passed"] + len(meta["pending"]) != len(self.tr.stages)
+                or [s["name"] for s in meta["pending"]] != [s.name for s in self.tr.stages[meta["passed"]:]]):
+            raise ValueError("the checkpoint belongs to another trial (seed, network or stages differ)")
+        LSTM.__init__(net, net.arch, arrays["W_h"], arrays["W_k"], arrays["mask_h"], arrays["mask_k"])
+        st.dS_in[:], st.dS_c[:] = arrays["dS_in"], arrays["dS_c"]
+        st.sequences, st.steps = meta["learner"]["sequences"], meta["learner"]["steps"]
+        _load_window("recent", self.recent, arrays)
+        self.pending = list(self.tr.stages[meta["passed"]:])
+        for i, (s, m) in enumerate(zip(self.pending, meta["pending"])):
+            if isinstance(s, Window):
+                _load_window(f"stage{i}", s, arrays)
+            if isinstance(s, Check) and m["figures"] is not None:
+                s.figures = m["figures"]
+        for k, r in self.rngs.items():
+            r.bit_generator.state = meta["rngs"][k]
+        for k in ("done", "run_correct", "next_probe", "next_check", "next_curve", "finished", "seconds"):
+            setattr(self, k, meta[k])
+        r = meta["result"]
+        self.res = TrialResult(r["success"], r["status"], self.done, self.seconds, st.steps, stages=r["stages"],
+                               test=r["test"], quality_at=r["quality_at"], message=r["message"],
+                               curve=[tuple(c) for c in r["curve"]], events=[tuple(e) for e in r["events"]])
+        if meta["on_chunk"] is not None:
+            self.tr.on_chunk.load_state_dict(meta["on_chunk"])
+
+
+def _window_arrays(prefix: str, w: Window) -> dict:
+    return {f"{prefix}_{k}": v for k, v in w.state_arrays().items()}
+
+
+def _load_window(prefix: str, w: Window, arrays: dict) -> None:
+    w.load_state_arrays({k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "_")})
 
 
 def _holds_now(w: Window) -> bool:

@@ -82,14 +82,12 @@ def _trial(cfg: TwoSequenceConfig) -> Trial:
     _, _, _, _, stages, tol = _TASK[cfg.task]
     fixed = {}
 
-    def check_set(rng):                   # one randomly chosen test set per trial, noise-free targets
-        if "set" not in fixed:
-            fixed["set"] = cfg.sample(rng, cfg.check_size, clean=True)
-        return fixed["set"]
+    def prepare(rng):                     # one randomly chosen test set per trial, noise-free targets
+        fixed["set"] = cfg.sample(rng, cfg.check_size, clean=True)
 
     def make_check(name, max_wrong, mae):
         def test(net, rng):
-            r = evaluate(net, check_set(rng), tol)
+            r = evaluate(net, fixed["set"], tol)
             return r["wrong"] <= max_wrong and (mae is None or r["mae"] < mae), \
                 {"check_wrong": r["wrong"], "check_mae": r["mae"]}
         return Check(name, test, every=cfg.check_every)
@@ -100,7 +98,7 @@ def _trial(cfg: TwoSequenceConfig) -> Trial:
 
     return Trial(arch=cfg.architecture(), lr=cfg.rate, sample=cfg.sample, tol=tol,
                  stages=[make_check(*s) for s in stages], max_sequences=cfg.max_sequences, chunk=cfg.chunk,
-                 final_test=final, stage_tests=(stages[-1][0],))
+                 final_test=final, stage_tests=(stages[-1][0],), prepare=prepare)
 
 
 def _rows():
