@@ -16,3 +16,9 @@ def rng(request):
 
 def pytest_report_header(config):
     return f"lstm1997 test seed: {SEED} (set LSTM1997_TEST_SEED to change)"
+
+
+@pytest.fixture(autouse=True)
+def _results_store_in_tmp(tmp_path, monkeypatch):
+    """Commands run by tests write their results store into the test's own folder, never the repo."""
+    monkeypatch.setenv("LSTM1997_DB", str(tmp_path / "results.sqlite"))

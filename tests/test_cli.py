@@ -164,5 +164,9 @@ def test_reproduce_quick_runs_the_whole_paper():
     for title in ("Embedded Reber grammar", "Long time lags", "Noise and signal", "Adding problem",
                   "Multiplication problem", "Temporal order"):
         assert title in p.stdout
-    assert p.stdout.count("row(s), total wall time") == 10
+    assert sum(line.startswith("row  ") for line in p.stdout.splitlines()) == 10, "ten tables printed"
     assert "outside plausible range" not in p.stdout, "quick runs are not judged against the paper"
+    s = cli("status")
+    assert s.stdout.count("/1") >= 2 * 29 and "2c q=1000 p=50" in s.stdout, s.stdout   # every row, 1/1 done
+    again = cli("reproduce", "all", "--budget", "quick")
+    assert "0 trial(s) run now" in again.stdout, "the store holds them all: nothing is run again"

@@ -3,6 +3,8 @@
     lstm1997 run EXPERIMENT [--T --N --p --q --lr --blocks --cells] --seed S [--max-sequences N] [--json PATH]
     lstm1997 list [--json]
     lstm1997 reproduce TABLE [--rows ...] [--trials K] [--budget quick|paper] [--json PATH]
+                       [--db PATH] [--jobs N] [--scheduler ADDRESS] [--checkpoint-every SECONDS]
+    lstm1997 status [--db PATH]
     lstm1997 fit DATA.npz --blocks C --cells S [--lr A] [--epochs E] [--init MODEL] --out MODEL
     lstm1997 predict MODEL DATA.npz --out OUT.npz
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shlex
 import sys
 import time
 
@@ -240,65 +244,154 @@ def _plausible(paper: dict, ours: dict) -> bool:
     return ours["successes"] > 0 or paper.get("success_rate", 1) == 0
 
 
-def cmd_reproduce(args) -> int:
-    from dataclasses import asdict
+DEFAULT_DB = "lstm1997-results.sqlite"
 
-    from .experiments import TABLES, summarize, table_rows, trial_figures
+
+def _db_path(args) -> str:
+    return args.db or os.environ.get("LSTM1997_DB") or DEFAULT_DB
+
+
+def _plan(args):
+    """The tables, rows and trial specs a reproduce command asks for: [(table, exp, row, cap, [spec])]."""
+    from .experiments import OPEN_TRIAL, TABLES, table_rows, trial_args
     from .experiments._base import quick_cap
+    from .runner import TrialSpec
 
-    if args.table == "all":
-        if args.rows or args.json:
-            raise ValueError("reproduce all takes no --rows or --json; run the tables one by one for those")
-        for table in TABLES:
-            args.table = table
-            cmd_reproduce(args)
-        return 0
-    exp, rows = table_rows(args.table, args.rows.split(",") if args.rows else None)
+    if args.table == "all" and (args.rows or args.json):
+        raise ValueError("reproduce all takes no --rows or --json; run the tables one by one for those")
     if args.trials is not None and args.trials < 1:
         raise ValueError("--trials must be at least 1")
     if args.max_sequences is not None and args.max_sequences < 1:
         raise ValueError("--max-sequences must be at least 1")
     quick = args.budget == "quick"
-    prog = _Progress()
-    _warm_kernels(prog)
-    t0 = time.perf_counter()
-    cache: dict = {}
-    report = []
-    for row in rows:
-        n_trials = args.trials or (1 if quick else exp.trials_for(row))
-        key = (tuple(sorted(row.params.items())), n_trials)
-        if key not in cache:
-            figs_by_trial = []
+    plan = []
+    for table in (TABLES if args.table == "all" else [args.table]):
+        exp, rows = table_rows(table, args.rows.split(",") if args.rows and args.table != "all" else None)
+        for row in rows:
+            n_trials = args.trials or (1 if quick else exp.trials_for(row))
+            specs, cap = [], None
             for k in range(n_trials):
                 over = dict(exp.per_trial(k)) if exp.per_trial else {}
                 cfg = exp.config_for(row, **over)
+                cap = cfg.max_sequences
                 if args.max_sequences is not None:
-                    cfg = exp.config_for(row, **over, max_sequences=min(cfg.max_sequences, args.max_sequences))
+                    cap = min(cap, args.max_sequences)
                 if quick:
-                    cfg = exp.config_for(row, **over, max_sequences=min(cfg.max_sequences,
-                                                                        quick_cap(cfg.architecture(), cfg.mean_length)))
-                res = exp.run(cfg, k, _trial_progress(prog, f"{row.label} trial {k + 1}/{n_trials}: "))
-                figs_by_trial.append((res, cfg))
-                prog.show(f"{row.label} trial {k + 1}/{n_trials}: {res.status}, {res.sequences:,} sequences, "
-                          f"{res.seconds:.1f} s", force=True)
-            cache[key] = figs_by_trial
-        trials = cache[key]
-        figs = [trial_figures(r, row.stage) for r, _ in trials]
-        ours = summarize(figs)
-        report.append({"row": row.label, "params": asdict(trials[0][1]), "paper": row.paper,
-                       "paper_trials": exp.trials_for(row), "ours": ours, "trials": figs,
-                       "plausible": quick or _plausible(row.paper, ours),
-                       "max_sequences": trials[0][1].max_sequences})
-    prog.close()
-    _print_table(exp, report, quick)
-    caps = sorted({r["max_sequences"] for r in report})
-    print(f"\n{len(report)} row(s), total wall time {time.perf_counter() - t0:.1f} s; cap {', '.join(f'{c:,}' for c in caps)}"
-          " training sequences per trial"
+                    cap = min(cap, quick_cap(cfg.architecture(), cfg.mean_length))
+                cfg = exp.config_for(row, **over, max_sequences=cap)
+                specs.append(TrialSpec(OPEN_TRIAL, trial_args(exp, cfg), k, __version__,
+                                       f"{table} {row.label} #{k + 1}"))
+            plan.append((str(table), exp, row, cap, specs))
+    return plan
+
+
+def _row_tag(table: str, row, cap: int) -> str:
+    return json.dumps({"table": table, "row": row.label, "cap": cap, "version": __version__}, sort_keys=True)
+
+
+def _row_report(exp, row, records: list, quick: bool) -> dict:
+    """Ours beside the paper's for one row, from the trials of the store (finished ones only)."""
+    from .experiments import TrialResult, config_from_args, summarize, trial_figures
+
+    done = [r for r in records if r["status"] == "done"]
+    figs = [trial_figures(TrialResult.from_dict(r["result"]), row.stage) for r in done]
+    ours = summarize(figs)
+    cfg = config_from_args(records[0]["args"])[1]
+    from dataclasses import asdict
+
+    return {"row": row.label, "params": asdict(cfg), "paper": row.paper, "paper_trials": exp.trials_for(row),
+            "ours": ours, "trials": figs, "trials_planned": len(records),
+            "plausible": quick or len(figs) < len(records) or _plausible(row.paper, ours),
+            "max_sequences": cfg.max_sequences}
+
+
+def cmd_reproduce(args) -> int:
+    from .runner import Progress, Store, register, run_trials
+
+    plan = _plan(args)
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    if not (args.checkpoint_every > 0):
+        raise ValueError("--checkpoint-every must be a positive number of seconds")
+    quick = args.budget == "quick"
+    db = _db_path(args)
+    t0 = time.perf_counter()
+    with Store(db) as store:
+        ids_by_row = [register(store, specs, _row_tag(table, row, cap)) for table, _, row, cap, specs in plan]
+        ids = list(dict.fromkeys(i for ids in ids_by_row for i in ids))
+        prog = Progress()
+        if args.scheduler is None:
+            _warm_kernels(prog)
+        summary = run_trials(store, ids, workers=args.jobs, scheduler=args.scheduler,
+                             checkpoint_seconds=args.checkpoint_every, progress=prog,
+                             scheduler_timeout=args.scheduler_timeout)
+        records = {r["id"]: r for r in store.records(ids=ids)}
+    by_table: dict = {}
+    for (table, exp, row, cap, _), row_ids in zip(plan, ids_by_row):
+        by_table.setdefault(table, (exp, []))[1].append(_row_report(exp, row, [records[i] for i in row_ids], quick))
+    for table, (exp, report) in by_table.items():
+        _print_table(exp, report, quick)
+    caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep})
+    n_new, n_old = len(summary.finished), len(summary.skipped)
+    print(f"\n{sum(len(rep) for _, rep in by_table.values())} row(s); {n_new} trial(s) run now, {n_old} taken "
+          f"from {db}; wall time {time.perf_counter() - t0:.1f} s; cap {', '.join(f'{c:,}' for c in caps)} "
+          "training sequences per trial"
           + (" (budget quick: 1 trial per row, capped sequences; not a reproduction)" if quick else ""))
-    if args.json:
-        _write_json(args.json, {"table": args.table, "experiment": exp.id, "title": exp.title,
-                                "budget": args.budget, "version": __version__, "rows": report})
+    if args.json and len(by_table) == 1:
+        (table, (exp, report)), = by_table.items()
+        _write_json(args.json, {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
+                                "version": __version__, "db": db, "rows": report})
         print(f"wrote {args.json}")
+    again = "lstm1997 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "the same command"
+    if summary.elsewhere:
+        print(f"{len(summary.elsewhere)} trial(s) are being run by another process on {db}; their results "
+              "join the table when it ends (run the command again then)")
+    if summary.errors:
+        for i, msg in summary.errors.items():
+            sys.stderr.write(f"lstm1997: trial {records[i]['label']} failed: {msg}\n")
+        return 1
+    if summary.interrupted:
+        sys.stderr.write(f"lstm1997: interrupted: {n_new} trial(s) finished in this run are in {db}; "
+                         f"{len(summary.checkpointed)} running trial(s) kept a checkpoint. To resume, run: "
+                         f"{again}\n")
+        return 130
+    return 0
+
+
+def cmd_status(args) -> int:
+    from .experiments import TrialResult, table_rows, trial_figures
+    from .runner import Store
+
+    db = _db_path(args)
+    if not os.path.exists(db):
+        raise ValueError(f"{db}: no results store there (reproduce writes one; --db PATH to choose)")
+    with Store(db) as store:
+        rows = []
+        for tag in store.tags():
+            try:
+                t = json.loads(tag)
+                table, label, cap, version = t["table"], t["row"], t["cap"], t["version"]
+            except (ValueError, KeyError, TypeError):
+                table, label, cap, version = "-", tag, None, "-"
+            recs = store.records(tag=tag)
+            try:
+                stage = table_rows(table, [label])[1][0].stage
+            except (ValueError, IndexError):
+                stage = None
+            done = [r for r in recs if r["status"] == "done"]
+            ok = sum(trial_figures(TrialResult.from_dict(r["result"]), stage)["success"] for r in done)
+            count = {s: sum(r["status"] == s for r in recs) for s in ("running", "pending", "error")}
+            rows.append((table, label, cap, version, len(recs), len(done), ok, count,
+                         sum(r["seconds"] for r in recs), sum(r["sequences"] for r in recs)))
+    if not rows:
+        print(f"{db}: empty results store")
+        return 0
+    print(f"{db}\n{'table':<6}{'row':<18}{'cap':>11}{'version':>9}{'done':>9}{'success':>9}{'running':>8}"
+          f"{'left':>6}{'failed':>7}{'time spent':>12}{'sequences':>15}")
+    for table, label, cap, version, n, nd, ok, c, sec, seqs in rows:
+        print(f"{table:<6}{label:<18}{_fmt(cap):>11}{version:>9}{f'{nd}/{n}':>9}"
+              f"{(f'{ok}/{nd}' if nd else '-'):>9}{c['running']:>8}{c['pending']:>6}{c['error']:>7}"
+              f"{_duration(sec):>12}{seqs:>15,}")
     return 0
 
 
@@ -312,7 +405,8 @@ def _print_table(exp, report, quick: bool) -> None:
         o, p = r["ours"], r["paper"]
         seq = (f"{_fmt(o['sequences_mean'])} ± {_fmt(o['sequences_std'])} ({_fmt(o['sequences_median'])})"
                if o["successes"] else "none solved")
-        line = (f"{r['row']:<16}{o['trials']:>7}{_fmt(p.get('success_rate', None), '{:.0%}'):>14}"
+        n = f"{o['trials']}" + (f"/{r['trials_planned']}" if o["trials"] != r.get("trials_planned", o["trials"]) else "")
+        line = (f"{r['row']:<16}{n:>7}{_fmt(p.get('success_rate', None), '{:.0%}'):>14}"
                 f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_fmt(p.get('sequences')):>17}{seq:>32}")
         for c in exp.columns:
             line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(o.get(c.key), c.fmt):>10}"
@@ -405,7 +499,21 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--max-sequences", type=int, help="a smaller cap on training sequences per trial "
                     "(default: the paper's; state it when you report the result)")
     rp.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+    rp.add_argument("--db", metavar="PATH", help=f"results store (SQLite; default $LSTM1997_DB or ./{DEFAULT_DB}); "
+                    "trials already finished there are not run again, interrupted ones resume")
+    rp.add_argument("--jobs", type=int, help="trials in parallel on this machine (default: all cores; 1: in "
+                    "this process)")
+    rp.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on this Dask scheduler "
+                    "(e.g. tcp://host:8786; needs pip install 'lstm1997[dask]')")
+    rp.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+                    help="give up connecting to the scheduler after this long (default 10)")
+    rp.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                    help="save each running trial's state to the store this often (default 60)")
     rp.set_defaults(func=cmd_reproduce)
+
+    st = sub.add_parser("status", help="summarise a results store: per table row, trials done, success, time")
+    st.add_argument("--db", metavar="PATH", help=f"results store (default $LSTM1997_DB or ./{DEFAULT_DB})")
+    st.set_defaults(func=cmd_status)
 
     f = sub.add_parser("fit", help="train an LSTM on sequences from a data file")
     f.add_argument("data", help="data file (.npz, see docs/model-format.md)")
@@ -429,13 +537,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from .io import FormatError
     from .learners import DivergenceError
+    from .runner import RunnerError
     from .training import TrainingDiverged
 
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, FormatError, TrainingDiverged, DivergenceError, FileNotFoundError,
-            IsADirectoryError, PermissionError) as e:
+            IsADirectoryError, PermissionError, RunnerError) as e:
         sys.stderr.write(f"lstm1997: error: {e}\n")
         return 2
     except KeyboardInterrupt:

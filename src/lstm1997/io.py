@@ -93,9 +93,10 @@ def _fail(name: str, what: str) -> FormatError:
 
 
 def _read_npz(path, name: str) -> dict[str, np.ndarray]:
-    """Every member of the archive at ``path`` as an ndarray, never unpickling anything."""
+    """Every member of the archive at ``path`` (or in a binary file object) as an ndarray, never
+    unpickling anything."""
     try:
-        fh = open(path, "rb")  # our own handle: np.load leaks its own if the zip is corrupt
+        fh = path if hasattr(path, "read") else open(path, "rb")  # our own handle: np.load leaks its own if the zip is corrupt
     except FileNotFoundError:
         raise _fail(name, "no such file") from None
     except IsADirectoryError:
@@ -196,7 +197,8 @@ def source_names(arch: Architecture) -> tuple[list[str], list[str]]:
 
 
 def save_model(net: LSTM, path) -> None:
-    """Write ``net`` to exactly ``path`` (no suffix is added) as a model ``.npz``.
+    """Write ``net`` to exactly ``path`` (no suffix is added) as a model ``.npz``; ``path`` may also be a
+    binary file object (e.g. ``io.BytesIO``), written to as is.
 
     The write is atomic (temporary file in the same directory, then ``os.replace``), so an
     interrupted save never leaves a partial file. Raises ``ValueError`` for a network with
@@ -223,7 +225,10 @@ def save_model(net: LSTM, path) -> None:
         arrays[mkey] = np.ascontiguousarray(m, dtype=bool)
     arrays["sources_h"] = np.array(sources_h, dtype=str)
     arrays["sources_k"] = np.array(sources_k, dtype=str)
-    _write_atomic(path, arrays)
+    if hasattr(path, "write"):
+        np.savez(path, **arrays)
+    else:
+        _write_atomic(path, arrays)
 
 
 def _parse_architecture(text: str, name: str) -> Architecture:
@@ -246,11 +251,12 @@ def _parse_architecture(text: str, name: str) -> Architecture:
 
 
 def load_model(path) -> LSTM:
-    """Read a model file written by :func:`save_model` (never unpickles anything).
+    """Read a model file written by :func:`save_model` (never unpickles anything); ``path`` may also be
+    a binary file object.
 
     Raises :class:`FormatError` (one line, naming the file) for anything wrong with it.
     """
-    name = os.fspath(path)
+    name = str(getattr(path, "name", "<model bytes>")) if hasattr(path, "read") else os.fspath(path)
     d = _read_npz(path, name)
     if "format" not in d:
         hint = "; it looks like a data file, see load_data" if "inputs" in d else ""

@@ -11,13 +11,14 @@ from __future__ import annotations
 from ._base import Column, Experiment, Row, summarize, trial_figures
 from .adding import ADDING, MULTIPLICATION
 from .long_lag import LONG_LAG
-from .protocol import Trial, TrialResult, run_trial
+from .protocol import Trial, TrialResult, TrialRun, run_trial
 from .reber import REBER
 from .temporal_order import TEMPORAL_ORDER
 from .two_sequence import TWO_SEQUENCE
 
 __all__ = ["EXPERIMENTS", "TABLES", "ALL", "lookup", "table_rows", "Experiment", "Row", "Column", "Trial",
-           "TrialResult", "run_trial", "summarize", "trial_figures"]
+           "TrialResult", "TrialRun", "run_trial", "summarize", "trial_figures", "trial_args", "open_trial",
+           "config_from_args", "OPEN_TRIAL"]
 
 ALL = (REBER, LONG_LAG, TWO_SEQUENCE, ADDING, MULTIPLICATION, TEMPORAL_ORDER)
 
@@ -79,3 +80,32 @@ def table_rows(table: str, labels=None) -> tuple[Experiment, tuple]:
             raise ValueError(f"table {table} has rows 1..{len(rows)}")
         rows = tuple(r for i, r in enumerate(rows) if r.label in wanted or i in idx)
     return exp, rows
+
+
+# ---- trials as data (for the runner: a trial is a JSON-able description, a seed and open_trial) ----
+
+#: the function a runner calls to start or resume a trial described by ``trial_args``
+OPEN_TRIAL = "lstm1997.experiments:open_trial"
+
+
+def trial_args(exp: Experiment, cfg) -> dict:
+    """A JSON-able description of one trial's config: ``{"experiment": id, "params": {...}}``."""
+    from dataclasses import asdict
+
+    return {"experiment": exp.id, "params": asdict(cfg)}
+
+
+def config_from_args(args: dict):
+    """The experiment and config described by :func:`trial_args` output (JSON lists back to tuples)."""
+    by_id = {e.id: e for e in ALL}
+    if not isinstance(args, dict) or args.get("experiment") not in by_id or not isinstance(args.get("params"), dict):
+        raise ValueError(f"not a trial description: {args!r:.200}")
+    exp = by_id[args["experiment"]]
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in args["params"].items()}
+    return exp, exp.config_for(None, **params)
+
+
+def open_trial(args: dict, seed: int, checkpoint: bytes | None = None) -> TrialRun:
+    """Start the trial described by ``args`` with ``seed``, or resume it from ``checkpoint``."""
+    exp, cfg = config_from_args(args)
+    return TrialRun(exp.make_trial(cfg), seed, checkpoint)

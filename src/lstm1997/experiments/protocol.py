@@ -97,6 +97,22 @@ class TrialResult:
     events: list = field(default_factory=list)  # e.g. ("grow", sequences)
     net: LSTM | None = None
 
+    _FIELDS = ("success", "status", "sequences", "seconds", "steps", "stages", "test", "quality_at", "message",
+               "curve", "events")
+
+    def to_dict(self) -> dict:
+        """Everything but the network, JSON-ready (floats round-trip exactly through ``json``)."""
+        d = {k: getattr(self, k) for k in self._FIELDS}
+        d["curve"], d["events"] = [list(c) for c in self.curve], [list(e) for e in self.events]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, net: LSTM | None = None) -> "TrialResult":
+        """The inverse of :meth:`to_dict`."""
+        kw = {k: d[k] for k in cls._FIELDS}
+        kw["curve"], kw["events"] = [tuple(c) for c in d["curve"]], [tuple(e) for e in d["events"]]
+        return cls(**kw, net=net)
+
 
 def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = None) -> TrialResult:
     """Run one trial of ``tr`` with ``seed`` to its end; see the module docstring."""
@@ -148,7 +164,7 @@ class TrialRun:
     def advance(self, progress: Callable[[dict], object] | None = None) -> bool:
         """Train until the trial ends (returns True) or ``progress``, called after every chunk with the
         trial's figures so far, returns a true value (a pause: returns False; call again to go on)."""
-        tr, net, state, learner, res = self.tr, self.net, self.state, self.learner, self.res
+        tr, state, res = self.tr, self.state, self.res
         t0 = time.perf_counter()
         while not self.finished:
             if self.done >= tr.max_sequences or not self.pending or res.status == "diverged":
@@ -252,6 +268,15 @@ class TrialRun:
         """The outcome (complete once :meth:`advance` returned True)."""
         self.res.seconds, self.res.steps, self.res.net = self.seconds, self.state.steps, self.net
         return self.res
+
+    def outcome(self) -> tuple[dict, bytes]:
+        """The finished trial as (``TrialResult.to_dict()``, the final network as model-file bytes)."""
+        from ..io import save_model
+
+        buf = io.BytesIO()
+        if self.net.is_finite():
+            save_model(self.net, buf)
+        return self.result().to_dict(), buf.getvalue()
 
     # ---- checkpoints -------------------------------------------------------------------------
 

@@ -1,0 +1,168 @@
+"""Where segments of trials run: in the calling process (``workers=1``), in local worker processes, or on
+a Dask distributed cluster. All three run the same :func:`~.worker.run_segment` on the same inputs, so
+they give the same numbers; they differ only in how work is handed out and how a stop is requested."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import queue as queue_mod
+import time
+import uuid
+from typing import Callable
+
+from .worker import _hooks, init_local_worker, run_segment
+
+__all__ = ["RunnerError", "InProcess", "LocalPool", "DaskCluster"]
+
+
+class RunnerError(RuntimeError):
+    """A problem outside any one trial: no Dask, an unreachable scheduler, workers of another version."""
+
+
+class InProcess:
+    """Segments run one at a time in this process; progress is passed straight to ``on_progress``."""
+
+    def __init__(self, stop: Callable[[], bool], on_progress: Callable[[tuple], None]):
+        self.capacity, self._stop, self._on_progress = 1, stop, on_progress
+        self.workers = 1
+
+    def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        saved = dict(_hooks)
+        _hooks.update(progress=self._on_progress, stop=None, parent=None)
+        try:
+            fut.set_result(run_segment(job, checkpoint, seconds, sequences, stop=self._stop))
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:          # a trial's own failure: reported per trial by the runner
+            fut.set_exception(e)
+        finally:
+            _hooks.clear()
+            _hooks.update(saved)
+        return fut
+
+    def wait(self, futures, timeout):
+        return {f for f in futures if f.done()}
+
+    def poll_progress(self) -> list:
+        return []
+
+    def request_stop(self) -> None:
+        pass            # the stop callable passed in already sees the runner's flag
+
+    def close(self, kill: bool = False) -> None:
+        pass
+
+
+class LocalPool:
+    """``n`` worker processes (started with ``spawn``: nothing of the parent's state leaks in)."""
+
+    def __init__(self, n: int):
+        ctx = mp.get_context("spawn")
+        self.capacity = self.workers = n
+        self._stop, self._queue = ctx.Event(), ctx.Queue()
+        self._ex = cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=init_local_worker,
+                                          initargs=(self._stop, self._queue))
+
+    def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
+        return self._ex.submit(run_segment, job, checkpoint, seconds, sequences)
+
+    def wait(self, futures, timeout):
+        return cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED).done
+
+    def poll_progress(self) -> list:
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except (queue_mod.Empty, OSError, ValueError):
+                return out
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            for p in list((getattr(self._ex, "_processes", None) or {}).values()):
+                p.kill()
+        self._ex.shutdown(wait=True, cancel_futures=True)
+        self._queue.close()
+        self._queue.join_thread()
+
+
+def _worker_version() -> str:
+    import lstm1997
+
+    return lstm1997.__version__
+
+
+class DaskCluster:
+    """Segments are tasks on an existing Dask distributed cluster (``scheduler``: an address such as
+    ``tcp://host:8786``, or a ``distributed.Client``). Needs ``pip install 'lstm1997[dask]'``."""
+
+    def __init__(self, scheduler, version: str, timeout: float = 10.0):
+        try:
+            import distributed
+        except ImportError:
+            raise RunnerError("running on a Dask cluster needs Dask: pip install 'lstm1997[dask]'") from None
+        self._own = not isinstance(scheduler, distributed.Client)
+        if self._own:
+            try:
+                self.client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+            except (OSError, TimeoutError, ValueError, TypeError) as e:
+                raise RunnerError(f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s "
+                                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+        else:
+            self.client = scheduler
+        try:
+            versions = self.client.run(_worker_version)
+        except Exception as e:
+            self.close()
+            raise RunnerError(f"the Dask workers cannot run lstm1997 ({type(e).__name__}: {e}); install "
+                              f"lstm1997 {version} on every worker") from None
+        bad = {w: v for w, v in versions.items() if v != version}
+        if bad or not versions:
+            self.close()
+            raise RunnerError("no Dask workers are connected" if not versions else
+                              f"Dask workers run another lstm1997 version ({bad}); this is {version}")
+        self.workers = len(versions)
+        self.capacity = max(1, sum(self.client.nthreads().values()))
+        self._event = f"lstm1997-stop-{uuid.uuid4().hex}"
+        self._futures: set = set()
+
+    def submit(self, job, checkpoint, seconds, sequences):
+        f = self.client.submit(run_segment, job, checkpoint, seconds, sequences, None, self._event, pure=False)
+        self._futures.add(f)
+        return f
+
+    def wait(self, futures, timeout):
+        end = time.monotonic() + timeout
+        while True:
+            done = {f for f in futures if f.done()}
+            if done or time.monotonic() >= end:
+                break
+            time.sleep(0.02)
+        self._futures -= done
+        return done
+
+    def poll_progress(self) -> list:
+        return []
+
+    def request_stop(self) -> None:
+        import distributed
+
+        try:
+            distributed.Event(self._event, client=self.client).set()
+        except Exception:
+            pass
+
+    def close(self, kill: bool = False) -> None:
+        if self._futures:
+            try:
+                self.client.cancel(list(self._futures))
+            except Exception:
+                pass
+            self._futures.clear()
+        if self._own:
+            self.client.close()

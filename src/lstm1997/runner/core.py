@@ -1,0 +1,217 @@
+"""Run many independent trials from a results store: in parallel, resumable, on local processes or Dask.
+
+A trial is a record of the store (:mod:`.store`): a function name, JSON-able arguments and a seed. The
+runner knows nothing about what a trial computes. It claims each unfinished trial, runs it in *segments*
+of about ``checkpoint_seconds`` of compute (:func:`~.worker.run_segment`), and after every segment
+writes the trial's checkpoint, or its outcome, to the store from this one process. So:
+
+* finished trials are never lost and never re-run (the store skips them); an interrupted trial loses at
+  most one segment and resumes from its checkpoint, bit for bit;
+* results do not depend on the number of workers or where they run: each trial's updates are serial and
+  ordered inside its own segments, and its random streams come from its seed;
+* Ctrl-C (SIGINT) or SIGTERM asks every running segment to stop at its next chunk and checkpoint; a
+  second Ctrl-C quits at once (running trials keep their last checkpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .backends import DaskCluster, InProcess, LocalPool, RunnerError
+from .store import Store
+
+__all__ = ["TrialSpec", "RunSummary", "register", "run_trials", "trial_key", "RunnerError", "default_workers"]
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial to run: ``fn(args, seed, checkpoint)`` (see :mod:`.worker`), under library ``version``."""
+
+    fn: str
+    args: dict
+    seed: int
+    version: str
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return trial_key(self.fn, self.args, self.seed, self.version)
+
+
+def trial_key(fn: str, args: dict, seed: int, version: str) -> str:
+    """The identity of a trial in a store: a hash of its function, arguments, seed and library version."""
+    text = json.dumps({"fn": fn, "args": args, "seed": seed, "version": version}, sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def register(store: Store, specs: list[TrialSpec], tag: str | None = None) -> list[int]:
+    """Add the trials to ``store`` (those already there are kept as they are); returns their ids."""
+    return store.register([{"key": s.key, "fn": s.fn, "args": s.args, "seed": s.seed, "version": s.version,
+                            "label": s.label} for s in specs], tag)
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class RunSummary:
+    finished: list = field(default_factory=list)     # ids finished by this run
+    skipped: list = field(default_factory=list)      # ids already done in the store
+    elsewhere: list = field(default_factory=list)    # ids being run by another live process
+    errors: dict = field(default_factory=dict)       # id -> message
+    checkpointed: list = field(default_factory=list)  # ids left unfinished, with a checkpoint (interrupted)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+
+def run_trials(store: Store, ids: list[int], *, workers: int | None = None, scheduler=None,
+               checkpoint_seconds: float = 60.0, checkpoint_sequences: int | None = None,
+               progress=None, scheduler_timeout: float = 10.0, version: str | None = None) -> RunSummary:
+    """Run every trial of ``ids`` that the store does not hold finished; see the module docstring.
+
+    ``workers``: local worker processes (default: all cores; 1 runs in this process). ``scheduler``: a
+    Dask scheduler address or ``distributed.Client`` (then ``workers`` is ignored). ``progress``: an
+    object with the methods of :class:`~.progress.Progress` (default: none).
+    """
+    if checkpoint_seconds <= 0 or (checkpoint_sequences is not None and checkpoint_sequences < 1):
+        raise ValueError("checkpoints need a positive interval")
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if version is None:
+        from .. import __version__ as version
+    out, t_start = RunSummary(), time.monotonic()
+    records = {r["id"]: r for r in store.records(ids=list(ids))}
+    out.skipped = [i for i in ids if records[i]["status"] == "done"]
+    todo = [i for i in dict.fromkeys(ids) if records[i]["status"] != "done"]
+    out.elsewhere = [r["id"] for r in store.running_elsewhere(todo)]
+    todo = [i for i in todo if i not in set(out.elsewhere)]
+    if progress is not None:
+        progress.start(records, todo, out)
+    if not todo:
+        return out
+
+    stopping = threading.Event()
+    hard = [False]
+
+    def on_signal(signum, frame):
+        if stopping.is_set():
+            hard[0] = True
+            raise KeyboardInterrupt
+        stopping.set()
+        if progress is not None:
+            progress.message("stopping: running trials save a checkpoint at their next chunk "
+                             "(Ctrl-C again to quit at once)")
+
+    main = threading.current_thread() is threading.main_thread()
+    old = {}
+    if main:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, on_signal)
+    backend = None
+    held: set[int] = set()
+    try:
+        if scheduler is not None:
+            backend = DaskCluster(scheduler, version, scheduler_timeout)
+        elif workers == 1:
+            backend = InProcess(stopping.is_set, progress.update if progress is not None else (lambda m: None))
+        else:
+            backend = LocalPool(min(workers, len(todo)))
+        if progress is not None:
+            progress.workers(backend.workers, "Dask" if scheduler is not None else
+                             ("this process" if workers == 1 else "processes"))
+        queue = list(reversed(todo))         # pop() takes them in order
+        flying: dict = {}                    # future -> trial id
+        last_beat = time.monotonic()
+
+        def submit(i: int) -> None:
+            rec = records[i]
+            ck = store.load_checkpoint(i)
+            job = {"id": i, "fn": rec["fn"], "args": rec["args"], "seed": rec["seed"]}
+            if progress is not None:
+                progress.running(i, ck[1] if ck else 0, ck[2] if ck else 0.0)
+            flying[backend.submit(job, ck[0] if ck else None, checkpoint_seconds, checkpoint_sequences)] = i
+
+        while queue or flying:
+            while queue and len(flying) < backend.capacity and not stopping.is_set():
+                i = queue.pop()
+                if not store.claim(i):
+                    out.elsewhere.append(i)
+                    continue
+                held.add(i)
+                submit(i)
+            if not flying:
+                break
+            done = backend.wait(set(flying), 0.5)
+            for msg in backend.poll_progress():
+                if progress is not None:
+                    progress.update(msg)
+            for fut in done:
+                i = flying.pop(fut)
+                try:
+                    seg = fut.result()
+                except Exception as e:
+                    msg = f"{type(e).__name__}: {e}"
+                    store.fail(i, msg)
+                    held.discard(i)
+                    out.errors[i] = msg
+                    if progress is not None:
+                        progress.failed(i, msg)
+                    continue
+                if seg["finished"]:
+                    store.finish(i, seg["result"], seg["artifact"] or None, seg["seconds"], seg["sequences"])
+                    held.discard(i)
+                    out.finished.append(i)
+                    if progress is not None:
+                        progress.finished(i, seg["result"], seg["seconds"])
+                else:
+                    store.save_checkpoint(i, seg["checkpoint"], seg["sequences"], seg["seconds"])
+                    if stopping.is_set():
+                        store.release(i)
+                        held.discard(i)
+                        out.checkpointed.append(i)
+                        if progress is not None:
+                            progress.paused(i, seg["sequences"])
+                    else:
+                        submit(i)            # the next segment, at once
+            if stopping.is_set():
+                backend.request_stop()
+            if time.monotonic() - last_beat > 30:
+                store.heartbeat()
+                last_beat = time.monotonic()
+        out.interrupted = stopping.is_set()
+    except KeyboardInterrupt:
+        out.interrupted = True
+        if backend is not None:
+            backend.close(kill=True)
+            backend = None
+        if not hard[0]:
+            raise
+    finally:
+        for i in held:                       # whatever was running keeps its last checkpoint
+            try:
+                store.release(i)
+                if i not in out.checkpointed and store.load_checkpoint(i) is not None:
+                    out.checkpointed.append(i)
+            except Exception:
+                pass
+        if backend is not None:
+            backend.close()
+        for sig, h in old.items():
+            signal.signal(sig, h)
+        out.seconds = time.monotonic() - t_start
+        if progress is not None:
+            progress.close(out)
+    return out

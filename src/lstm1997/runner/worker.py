@@ -1,0 +1,88 @@
+"""What runs in a worker (a local process, a Dask worker, or the calling process): one *segment* of a
+trial: open it (from its last checkpoint, if any), train until it ends or until the segment's budget is
+spent or a stop is requested, and hand back either the outcome or a checkpoint.
+
+A trial function is named ``"module:attribute"`` and called as ``fn(args, seed, checkpoint)``; it must
+return an object with ``advance(pause) -> bool`` (``pause(progress: dict)`` is called between chunks,
+``progress["sequences"]`` counts training sequences; a true return pauses), ``checkpoint() -> bytes``,
+``outcome() -> (dict, bytes)`` and attributes ``done`` (sequences) and ``seconds`` (compute time).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import time
+from typing import Callable
+
+__all__ = ["run_segment", "resolve", "init_local_worker"]
+
+# set in each local worker process by init_local_worker; in the calling process by the runner
+_hooks: dict = {"stop": None, "progress": None, "parent": None}
+
+
+def resolve(name: str) -> Callable:
+    """The callable named ``"package.module:attribute"``."""
+    mod, _, attr = name.partition(":")
+    if not mod or not attr:
+        raise ValueError(f"a trial function must be named 'module:attribute', got {name!r}")
+    return getattr(importlib.import_module(mod), attr)
+
+
+def init_local_worker(stop_event, progress_queue) -> None:
+    """Initialiser of local worker processes: Ctrl-C is the parent's business (it asks the workers to
+    stop through ``stop_event``); progress goes to ``progress_queue``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _hooks.update(stop=stop_event.is_set, progress=progress_queue.put, parent=os.getppid())
+
+
+def _dask_stop(name: str) -> Callable[[], bool]:
+    """A stop check for Dask workers: the runner sets a ``distributed.Event`` (checked at most every 2 s)."""
+    from distributed import Event
+
+    ev, last = Event(name), [0.0, False]
+
+    def check() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= 2.0:
+            last[0] = now
+            try:
+                last[1] = ev.is_set()
+            except Exception:       # the scheduler is unreachable: keep going; the runner decides
+                pass
+        return last[1]
+    return check
+
+
+def run_segment(job: dict, checkpoint: bytes | None, seconds: float, sequences: int | None,
+                stop: Callable[[], bool] | None = None, dask_event: str | None = None) -> dict:
+    """Run one segment of ``job`` (``{"id", "fn", "args", "seed"}``) for at most about ``seconds`` of
+    compute time and ``sequences`` training sequences (checked between chunks).
+
+    Returns ``{"id", "finished": True, "result", "artifact", "seconds", "sequences"}`` or
+    ``{"id", "finished": False, "checkpoint", "seconds", "sequences"}``.
+    """
+    run = resolve(job["fn"])(job["args"], job["seed"], checkpoint)
+    stop = stop or _hooks["stop"] or (_dask_stop(dask_event) if dask_event else None)
+    report, parent = _hooks["progress"], _hooks["parent"]
+    t0 = last = time.monotonic()
+    start = run.done
+
+    def pause(p: dict) -> bool:
+        nonlocal last
+        now = time.monotonic()
+        if parent is not None and os.getppid() != parent:
+            os._exit(0)     # the runner is gone (killed): its store holds the last checkpoint
+        if report is not None and now - last >= 0.5:
+            last = now
+            report((job["id"], p["sequences"], p["seconds"], p.get("stage", "")))
+        return ((stop is not None and stop()) or now - t0 >= seconds
+                or (sequences is not None and p["sequences"] - start >= sequences))
+
+    if run.advance(pause):
+        result, artifact = run.outcome()
+        return {"id": job["id"], "finished": True, "result": result, "artifact": artifact,
+                "seconds": run.seconds, "sequences": run.done}
+    return {"id": job["id"], "finished": False, "checkpoint": run.checkpoint(), "seconds": run.seconds,
+            "sequences": run.done}
