@@ -77,6 +77,10 @@ def test_reproduce_quick_one_table(tmp_path):
     (("reproduce", "12"), "unknown table"),
     (("reproduce", "7", "--rows", "T=7"), "no row"),
     (("reproduce", "7", "--trials", 0), "--trials"),
+    (("reproduce", "7", "--jobs", 0), "--jobs"),
+    (("reproduce", "7", "--checkpoint-every", 0), "--checkpoint-every"),
+    (("reproduce", "7", "--db", "/nonexistent-dir/x.sqlite"), "x.sqlite"),
+    (("status", "--db", "/nonexistent.sqlite"), "no results store"),
 ])
 def test_run_bad_input(args, msg):
     p = cli(*args, check=False)
@@ -170,3 +174,34 @@ def test_reproduce_quick_runs_the_whole_paper():
     assert s.stdout.count("/1") >= 2 * 29 and "2c q=1000 p=50" in s.stdout, s.stdout   # every row, 1/1 done
     again = cli("reproduce", "all", "--budget", "quick")
     assert "0 trial(s) run now" in again.stdout, "the store holds them all: nothing is run again"
+
+
+@pytest.mark.parametrize("kind", ["text", "random", "foreign"])
+def test_reproduce_and_status_refuse_a_corrupt_or_foreign_store(tmp_path, kind):
+    import sqlite3
+
+    db = tmp_path / "bad.sqlite"
+    if kind == "text":
+        db.write_text("these are my notes\n")
+    elif kind == "random":
+        db.write_bytes(np.random.default_rng(0).bytes(5000))
+    else:
+        with sqlite3.connect(db) as c:
+            c.execute("CREATE TABLE photos (name TEXT)")
+        c.close()
+    before = db.read_bytes()
+    for args in (("reproduce", "9", "--budget", "quick", "--db", db), ("status", "--db", db)):
+        p = cli(*args, check=False)
+        assert p.returncode == 2 and str(db) in p.stderr and "Traceback" not in p.stderr, p.stderr
+        assert ("another application" if kind == "foreign" else "not an SQLite database") in p.stderr
+    assert db.read_bytes() == before, "a file that is not ours is never written to"
+
+
+def test_reproduce_unreachable_scheduler_fails_within_seconds(tmp_path):
+    import time
+
+    t0 = time.monotonic()
+    p = cli("reproduce", "9", "--budget", "quick", "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", 2,
+            check=False)
+    assert p.returncode == 2 and "cannot reach the Dask scheduler" in p.stderr and "Traceback" not in p.stderr
+    assert time.monotonic() - t0 < 30

@@ -313,6 +313,8 @@ def cmd_reproduce(args) -> int:
         raise ValueError("--jobs must be at least 1")
     if not (args.checkpoint_every > 0):
         raise ValueError("--checkpoint-every must be a positive number of seconds")
+    if args.checkpoint_sequences is not None and args.checkpoint_sequences < 1:
+        raise ValueError("--checkpoint-sequences must be at least 1")
     quick = args.budget == "quick"
     db = _db_path(args)
     t0 = time.perf_counter()
@@ -323,7 +325,8 @@ def cmd_reproduce(args) -> int:
         if args.scheduler is None:
             _warm_kernels(prog)
         summary = run_trials(store, ids, workers=args.jobs, scheduler=args.scheduler,
-                             checkpoint_seconds=args.checkpoint_every, progress=prog,
+                             checkpoint_seconds=args.checkpoint_every,
+                             checkpoint_sequences=args.checkpoint_sequences, progress=prog,
                              scheduler_timeout=args.scheduler_timeout)
         records = {r["id"]: r for r in store.records(ids=ids)}
     by_table: dict = {}
@@ -509,6 +512,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="give up connecting to the scheduler after this long (default 10)")
     rp.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
                     help="save each running trial's state to the store this often (default 60)")
+    rp.add_argument("--checkpoint-sequences", type=int, metavar="N",
+                    help="... and also after every N training sequences (default: by time only)")
     rp.set_defaults(func=cmd_reproduce)
 
     st = sub.add_parser("status", help="summarise a results store: per table row, trials done, success, time")

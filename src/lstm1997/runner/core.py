@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from .backends import DaskCluster, InProcess, LocalPool, RunnerError
@@ -162,6 +163,11 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
                 i = flying.pop(fut)
                 try:
                     seg = fut.result()
+                except BrokenProcessPool:
+                    raise RunnerError("a worker process died unexpectedly (killed, out of memory, or a script "
+                                      "that calls run_trials outside `if __name__ == '__main__':`); finished "
+                                      "trials and the checkpoints of the others are in the store: run again to "
+                                      "resume") from None
                 except Exception as e:
                     msg = f"{type(e).__name__}: {e}"
                     store.fail(i, msg)
