@@ -93,3 +93,81 @@ def test_progress_lines_for_a_log(tmp_path):
     assert "adding #0: cap after 6,000 sequences" in text
     assert "\r" not in text and "\033" not in text
     assert "trials 1 done / 1 running / 2 left" in text and "ETA" in text
+
+
+def _long_specs():
+    cfg = ADDING.config_for(None, T=100, max_sequences=60_000, test_size=200)
+    return [TrialSpec(OPEN_TRIAL, trial_args(ADDING, cfg), k, __version__, f"long #{k}") for k in range(2)]
+
+
+@pytest.fixture(scope="module")
+def long_reference():
+    out = {}
+    for s in _long_specs():
+        run = open_trial(s.args, s.seed)
+        assert run.advance()
+        res, art = run.outcome()
+        out[s.key] = ({k: v for k, v in res.items() if k != "seconds"}, art)
+    return out
+
+
+@pytest.mark.parametrize("where", ["in-process", "dask"])
+def test_ctrl_c_checkpoints_running_trials_and_a_rerun_resumes_them(tmp_path, long_reference, where):
+    """SIGINT during a run: every running trial saves a checkpoint at its next chunk and is released;
+    running again finishes them with exactly the uninterrupted results."""
+    import os
+    import signal
+    import threading
+
+    kw = {"workers": 1}
+    cluster = None
+    if where == "dask":
+        distributed = pytest.importorskip("distributed")
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=50)
+        kw = {"scheduler": cluster.scheduler_address}
+    try:
+        path = tmp_path / "int.sqlite"
+        with Store(path) as store:
+            ids = register(store, _long_specs(), "long")
+            timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+            timer.start()
+            t0 = time.monotonic()
+            first = run_trials(store, ids, checkpoint_seconds=60, **kw)
+            timer.join()
+            assert first.interrupted and time.monotonic() - t0 < 10, "stopped within seconds, not at the segment end"
+            assert first.checkpointed and not first.errors
+            for i in first.checkpointed:
+                rec = store.get(i)
+                assert rec["status"] == "pending" and store.load_checkpoint(i)[1] > 0
+            second = run_trials(store, ids, checkpoint_seconds=60, **kw)
+            assert not second.interrupted and sorted(second.finished + first.finished) == sorted(ids)
+            got = {store.get(i)["key"]: ({k: v for k, v in store.get(i)["result"].items() if k != "seconds"},
+                                         store.get(i)["artifact"]) for i in ids}
+    finally:
+        if cluster is not None:
+            cluster.close()
+    assert got == long_reference
+
+
+def test_progress_on_a_terminal_rewrites_one_line_and_estimates_the_end():
+    import io
+    from types import SimpleNamespace
+
+    buf = io.StringIO()
+    p = Progress(buf, tty=True)
+    p.every = 0.0
+    recs = {i: {"label": f"r{i}"} for i in range(4)}
+    p.start(recs, [0, 1, 2, 3], SimpleNamespace(skipped=[], elsewhere=[]))
+    p.workers(2, "processes")
+    p.running(0, 0, 0.0)
+    p.running(1, 5000, 10.0)              # resumed from a checkpoint
+    p.update((0, 2000, 4.0, "ST3"))
+    assert p.eta() is None and "ETA after the first trial ends" in p.status_text()
+    p.finished(0, {"status": "solved", "sequences": 3000}, 6.0)
+    # mean 6 s per trial: 2 left (12 s) + r1 has 0 s to go (10 s > 6 s), on 2 workers -> 6 s
+    assert p.eta() == pytest.approx(6.0)
+    text = buf.getvalue()
+    assert "\r\033[K" in text and "r1: resuming from its checkpoint at 5,000 sequences" in text
+    assert "r0: 2,000 seq, 500/s" in text and "r0: solved after 3,000 sequences" in text
+    assert "trials 1 done / 1 running / 2 left" in p.status_text()
