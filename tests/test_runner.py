@@ -171,3 +171,14 @@ def test_progress_on_a_terminal_rewrites_one_line_and_estimates_the_end():
     assert "\r\033[K" in text and "r1: resuming from its checkpoint at 5,000 sequences" in text
     assert "r0: 2,000 seq, 500/s" in text and "r0: solved after 3,000 sequences" in text
     assert "trials 1 done / 1 running / 2 left" in p.status_text()
+
+
+def test_a_failing_trial_is_recorded_and_the_others_still_run(tmp_path):
+    good = _specs()[:1]
+    bad = TrialSpec("lstm1997.experiments:open_trial", {"experiment": "99", "params": {}}, 0, __version__, "bad")
+    with Store(tmp_path / "g.sqlite") as store:
+        ids = register(store, [bad, *good], "mixed")
+        summary = run_trials(store, ids, workers=1)
+        assert list(summary.errors) == [ids[0]] and "not a trial description" in summary.errors[ids[0]]
+        assert summary.finished == [ids[1]]
+        assert store.get(ids[0])["status"] == "error" and store.get(ids[1])["status"] == "done"
