@@ -115,26 +115,37 @@ class BPTTRNN:
         """Train ``net`` in place on every sequence of ``batch`` in order. Returns the outputs
         ``(batch.n_steps, n_out)`` (sequence i computed with the weights left by sequence i-1).
         Raises :class:`DivergenceError` naming the sequence if a weight becomes NaN or inf."""
-        _check_rnn_batch(net, batch)
-        if not isinstance(state, BPTTRNNState):
-            raise TypeError(f"expected a BPTTRNNState (call init(net)), got {type(state).__name__}")
-        lr = float(self.lr)
-        Y = np.empty((batch.n_steps, net.arch.n_out))
-        with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
-            if self.backend == "numba":
-                from .._kernels.rnn import rnn_bptt
+        return train_online(net, state, BPTTRNNState, batch, float(self.lr), self.backend, "rnn_bptt",
+                            _reference_update)
 
-                args = _kernel_args(net, batch)
-                bad = rnn_bptt(*args, batch.targets, batch.offsets, Y, lr)
-                _store_weights(net, args[0])
-            else:
-                bad = -1
-                for i in range(len(batch)):
-                    x, d = batch[i]
-                    Y[batch.offsets[i]:batch.offsets[i + 1]] = forward(net, x)
-                    net.W -= lr * rnn_gradient(net, x, d)
-                    if not net.is_finite():
-                        bad = i
-                        break
-        advance_counters(state, batch, bad)
-        return Y
+
+def _reference_update(net: RNN, batch: Batch, lr: float, Y: np.ndarray) -> int:
+    """Full BPTT in plain NumPy, one update per sequence. Returns the first diverged sequence or -1."""
+    for i in range(len(batch)):
+        x, d = batch[i]
+        Y[batch.offsets[i]:batch.offsets[i + 1]] = forward(net, x)
+        net.W -= lr * rnn_gradient(net, x, d)
+        if not net.is_finite():
+            return i
+    return -1
+
+
+def train_online(net: RNN, state, state_type: type, batch: Batch, lr: float, backend: str, kernel: str,
+                 reference) -> np.ndarray:
+    """What BPTT and Elman updates share: check the batch and state, run the kernel ``kernel`` of
+    ``_kernels.rnn`` (or ``reference(net, batch, lr, Y)``), count, and raise on divergence."""
+    _check_rnn_batch(net, batch)
+    if not isinstance(state, state_type):
+        raise TypeError(f"expected a {state_type.__name__} (call init(net)), got {type(state).__name__}")
+    Y = np.empty((batch.n_steps, net.arch.n_out))
+    with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
+        if backend == "numba":
+            from .._kernels import rnn as kernels
+
+            args = _kernel_args(net, batch)
+            bad = getattr(kernels, kernel)(*args, batch.targets, batch.offsets, Y, lr)
+            _store_weights(net, args[0])
+        else:
+            bad = reference(net, batch, lr, Y)
+    advance_counters(state, batch, bad)
+    return Y

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..batch import Batch
-from ..rnn import RNN, _check_lr, _check_rnn_batch, _kernel_args, _store_weights, step
-from .bptt_rnn import backprop_step, output_error
-from .truncated_rtrl import DivergenceError, advance_counters  # noqa: F401  (DivergenceError: documented here)
+from ..rnn import RNN, _check_lr, step
+from .bptt_rnn import backprop_step, output_error, train_online
+from .truncated_rtrl import DivergenceError  # noqa: F401  (DivergenceError: documented here)
 
 __all__ = ["Elman", "ElmanState"]
 
@@ -53,22 +53,8 @@ class Elman:
         """Train ``net`` in place, online, on every sequence of ``batch`` in order. Returns the outputs
         ``(batch.n_steps, n_out)``, each computed before that step's update. Raises
         :class:`DivergenceError` naming the sequence if a weight becomes NaN or inf."""
-        _check_rnn_batch(net, batch)
-        if not isinstance(state, ElmanState):
-            raise TypeError(f"expected an ElmanState (call init(net)), got {type(state).__name__}")
-        lr = float(self.lr)
-        Y = np.empty((batch.n_steps, net.arch.n_out))
-        with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
-            if self.backend == "numba":
-                from .._kernels.rnn import rnn_elman
-
-                args = _kernel_args(net, batch)
-                bad = rnn_elman(*args, batch.targets, batch.offsets, Y, lr)
-                _store_weights(net, args[0])
-            else:
-                bad = _reference_update(net, batch, lr, Y)
-        advance_counters(state, batch, bad)
-        return Y
+        return train_online(net, state, ElmanState, batch, float(self.lr), self.backend, "rnn_elman",
+                            _reference_update)
 
 
 def _reference_update(net: RNN, batch: Batch, lr: float, Y: np.ndarray) -> int:
