@@ -108,6 +108,23 @@ def _add_scaled(y, x, c):
 
 
 @njit(**JIT)
+def _add_delta_outer(y, c, delta, z, cols, ptr, pp, widx, N, s):
+    """``y[w] += c * delta_i * z_j`` for every present weight ``w = (i, j)``; with a one-hot input
+    (``s >= 0``) only the input column ``s`` of the inputs is visited."""
+    for i in range(N):
+        di = delta[i]
+        if di != 0.0:
+            w0 = ptr[i]
+            if s >= 0:
+                w = widx[i, s]
+                if w >= 0:
+                    y[w] += c * di
+                w0 = pp[i]
+            for w in range(w0, ptr[i + 1]):
+                y[w] += c * (di * z[cols[w]])
+
+
+@njit(**JIT)
 def _all_finite(wf):
     for w in range(wf.shape[0]):
         if not np.isfinite(wf[w]):
@@ -338,17 +355,7 @@ def rnn_bptt(wf, cols, ptr, pp, pn, pb, widx, N, n_in, K, X, sym, use_sym, D, of
                 if d == d:
                     a[N - K + k] += Ys[t, N - K + k] - d
             _backward_units(wf, cols, pp, pn, pb, N, n_in, fp, N - 1, a, delta, g)
-            for i in range(N):
-                di = delta[i]
-                if di != 0.0:
-                    w0 = ptr[i]
-                    if s >= 0:
-                        w = widx[i, s]
-                        if w >= 0:
-                            G[w] += di
-                        w0 = pp[i]
-                    for w in range(w0, ptr[i + 1]):
-                        G[w] += di * z[cols[w]]
+            _add_delta_outer(G, 1.0, delta, z, cols, ptr, pp, widx, N, s)
             for u in range(N):
                 grec[u] = g[u]
         for w in range(nW):
@@ -381,17 +388,7 @@ def rnn_elman(wf, cols, ptr, pp, pn, pb, widx, N, n_in, K, X, sym, use_sym, D, o
             _forward_units(wf, cols, ptr, pp, widx, N, n_in, z, fp, s)
             if _output_errors(z, N, n_in, K, D, t, Y, t, a):
                 _backward_units(wf, cols, pp, pn, pb, N, n_in, fp, N - 1, a, delta, g)
-                for i in range(N):
-                    di = delta[i]
-                    if di != 0.0:
-                        w0 = ptr[i]
-                        if s >= 0:
-                            w = widx[i, s]
-                            if w >= 0:
-                                wf[w] -= lr * di
-                            w0 = pp[i]
-                        for w in range(w0, ptr[i + 1]):
-                            wf[w] -= lr * (di * z[cols[w]])
+                _add_delta_outer(wf, -lr, delta, z, cols, ptr, pp, widx, N, s)
             for u in range(N):
                 z[n_in + u] = z[n_in + N + u]
         if not _all_finite(wf):
