@@ -35,9 +35,14 @@ def test_killed_and_interrupted_runs_resume_to_the_uninterrupted_result(tmp_path
     kills = []
     for sig in (signal.SIGKILL, signal.SIGINT, signal.SIGKILL, signal.SIGINT):
         p = _start(db, 2)
-        time.sleep(float(rng.uniform(1.5, 3.5)))
-        p.send_signal(sig)
-        out, err = p.communicate(timeout=120)
+        try:
+            time.sleep(float(rng.uniform(0.5, 3.5)))   # early kills hit workers still starting
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=120)   # also waits for workers (they hold the pipes)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
         kills.append((sig, p.returncode))
         if sig == signal.SIGKILL:
             assert p.returncode in (-signal.SIGKILL, 0), err

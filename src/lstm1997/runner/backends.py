@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import time
 import uuid
@@ -30,7 +31,7 @@ class InProcess:
     def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
         fut: cf.Future = cf.Future()
         saved = dict(_hooks)
-        _hooks.update(progress=self._on_progress, stop=None, parent=None)
+        _hooks.update(progress=self._on_progress, stop=None)
         try:
             fut.set_result(run_segment(job, checkpoint, seconds, sequences, stop=self._stop))
         except KeyboardInterrupt:
@@ -63,7 +64,7 @@ class LocalPool:
         self.capacity = self.workers = n
         self._stop, self._queue = ctx.Event(), ctx.Queue()
         self._ex = cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=init_local_worker,
-                                          initargs=(self._stop, self._queue))
+                                          initargs=(self._stop, self._queue, os.getpid()))
 
     def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
         return self._ex.submit(run_segment, job, checkpoint, seconds, sequences)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import threading
 import time
 from typing import Callable
 
 __all__ = ["run_segment", "resolve", "init_local_worker"]
 
 # set in each local worker process by init_local_worker; in the calling process by the runner
-_hooks: dict = {"stop": None, "progress": None, "parent": None}
+_hooks: dict = {"stop": None, "progress": None}
 
 
 def resolve(name: str) -> Callable:
@@ -30,11 +31,21 @@ def resolve(name: str) -> Callable:
     return getattr(importlib.import_module(mod), attr)
 
 
-def init_local_worker(stop_event, progress_queue) -> None:
+def init_local_worker(stop_event, progress_queue, parent: int) -> None:
     """Initialiser of local worker processes: Ctrl-C is the parent's business (it asks the workers to
-    stop through ``stop_event``); progress goes to ``progress_queue``."""
+    stop through ``stop_event``); progress goes to ``progress_queue``. A watchdog thread ends the worker
+    as soon as the parent is gone (killed): busy or idle, an orphan would otherwise run on, holding the
+    parent's stdout and stderr open. ``parent`` is the parent's pid as the parent saw it (a worker that
+    starts after its parent died must not take its adoptive parent for it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _hooks.update(stop=stop_event.is_set, progress=progress_queue.put, parent=os.getppid())
+    _hooks.update(stop=stop_event.is_set, progress=progress_queue.put)
+
+    def watchdog() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watchdog, name="lstm1997-orphan-watchdog", daemon=True).start()
 
 
 def _dask_stop(name: str) -> Callable[[], bool]:
@@ -65,15 +76,13 @@ def run_segment(job: dict, checkpoint: bytes | None, seconds: float, sequences: 
     """
     run = resolve(job["fn"])(job["args"], job["seed"], checkpoint)
     stop = stop or _hooks["stop"] or (_dask_stop(dask_event) if dask_event else None)
-    report, parent = _hooks["progress"], _hooks["parent"]
+    report = _hooks["progress"]
     t0 = last = time.monotonic()
     start = run.done
 
     def pause(p: dict) -> bool:
         nonlocal last
         now = time.monotonic()
-        if parent is not None and os.getppid() != parent:
-            os._exit(0)     # the runner is gone (killed): its store holds the last checkpoint
         if report is not None and now - last >= 0.5:
             last = now
             report((job["id"], p["sequences"], p["seconds"], p.get("stage", "")))
