@@ -345,7 +345,6 @@ def cmd_reproduce(args) -> int:
         _write_json(args.json, {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
                                 "version": __version__, "db": db, "rows": report})
         print(f"wrote {args.json}")
-    again = "lstm1997 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "the same command"
     if summary.elsewhere:
         print(f"{len(summary.elsewhere)} trial(s) are being run by another process on {db}; their results "
               "join the table when it ends (run the command again then)")
@@ -356,9 +355,14 @@ def cmd_reproduce(args) -> int:
     if summary.interrupted:
         sys.stderr.write(f"lstm1997: interrupted: {n_new} trial(s) finished in this run are in {db}; "
                          f"{len(summary.checkpointed)} running trial(s) kept a checkpoint. To resume, run: "
-                         f"{again}\n")
+                         f"{_again()}\n")
         return 130
     return 0
+
+
+def _again() -> str:
+    """This command line, to run again (resume)."""
+    return "lstm1997 " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "the same command"
 
 
 def cmd_status(args) -> int:
@@ -553,7 +557,8 @@ def main(argv=None) -> int:
         sys.stderr.write(f"lstm1997: error: {e}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("\nlstm1997: interrupted\n")
+        resume = (f" Nothing finished is lost. To resume, run: {_again()}" if args.command == "reproduce" else "")
+        sys.stderr.write(f"\nlstm1997: interrupted.{resume}\n")
         return 130
 
 
