@@ -96,7 +96,7 @@ def test_progress_lines_for_a_log(tmp_path):
 
 
 def _long_specs():
-    cfg = ADDING.config_for(None, T=100, max_sequences=60_000, test_size=200)
+    cfg = ADDING.config_for(None, T=100, max_sequences=80_000, test_size=200)
     return [TrialSpec(OPEN_TRIAL, trial_args(ADDING, cfg), k, __version__, f"long #{k}") for k in range(2)]
 
 
@@ -130,11 +130,22 @@ def test_ctrl_c_checkpoints_running_trials_and_a_rerun_resumes_them(tmp_path, lo
         path = tmp_path / "int.sqlite"
         with Store(path) as store:
             ids = register(store, _long_specs(), "long")
-            timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-            timer.start()
+            # SIGINT as soon as a worker reports a trial running (not after a fixed delay, which a
+            # fast machine can outrun: the trials are ~2 s long)
+            sent = threading.Event()
+
+            class InterruptOnFirstReport:
+                def __getattr__(self, name):
+                    return lambda *a, **k: None
+
+                def update(self, msg):
+                    if msg[1] > 0 and not sent.is_set():
+                        sent.set()
+                        os.kill(os.getpid(), signal.SIGINT)
+
             t0 = time.monotonic()
-            first = run_trials(store, ids, checkpoint_seconds=60, **kw)
-            timer.join()
+            first = run_trials(store, ids, checkpoint_seconds=60, progress=InterruptOnFirstReport(), **kw)
+            assert sent.is_set()
             assert first.interrupted and time.monotonic() - t0 < 10, "stopped within seconds, not at the segment end"
             assert first.checkpointed and not first.errors
             for i in first.checkpointed:

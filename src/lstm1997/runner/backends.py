@@ -4,6 +4,7 @@ they give the same numbers; they differ only in how work is handed out and how a
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
@@ -131,6 +132,9 @@ class DaskCluster:
         self.capacity = max(1, sum(self.client.nthreads().values()))
         self._event = f"lstm1997-stop-{uuid.uuid4().hex}"
         self._futures: set = set()
+        # progress of running segments: the workers log events on this topic (run_segment)
+        self._progress: collections.deque = collections.deque()
+        self.client.subscribe_topic(self._event + "-progress", lambda ev: self._progress.append(tuple(ev[1])))
 
     def submit(self, job, checkpoint, seconds, sequences):
         f = self.client.submit(run_segment, job, checkpoint, seconds, sequences, None, self._event, pure=False)
@@ -148,7 +152,10 @@ class DaskCluster:
         return done
 
     def poll_progress(self) -> list:
-        return []
+        out = []
+        while self._progress:
+            out.append(self._progress.popleft())
+        return out
 
     def request_stop(self) -> None:
         import distributed
@@ -165,5 +172,9 @@ class DaskCluster:
             except Exception:
                 pass
             self._futures.clear()
+        try:
+            self.client.unsubscribe_topic(self._event + "-progress")
+        except Exception:
+            pass
         if self._own:
             self.client.close()

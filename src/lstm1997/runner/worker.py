@@ -66,6 +66,24 @@ def _dask_stop(name: str) -> Callable[[], bool]:
     return check
 
 
+def _dask_report(name: str) -> Callable[[tuple], None] | None:
+    """Progress from a Dask worker: an event on the topic ``name + "-progress"``, which the runner's
+    client subscribes to (see :class:`~.backends.DaskCluster`)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+
+    def report(msg: tuple) -> None:
+        try:
+            worker.log_event(name + "-progress", list(msg))
+        except Exception:       # progress is best effort: never let it stop a trial
+            pass
+    return report
+
+
 def run_segment(job: dict, checkpoint: bytes | None, seconds: float, sequences: int | None,
                 stop: Callable[[], bool] | None = None, dask_event: str | None = None) -> dict:
     """Run one segment of ``job`` (``{"id", "fn", "args", "seed"}``) for at most about ``seconds`` of
@@ -76,7 +94,7 @@ def run_segment(job: dict, checkpoint: bytes | None, seconds: float, sequences: 
     """
     run = resolve(job["fn"])(job["args"], job["seed"], checkpoint)
     stop = stop or _hooks["stop"] or (_dask_stop(dask_event) if dask_event else None)
-    report = _hooks["progress"]
+    report = _hooks["progress"] or (_dask_report(dask_event) if dask_event else None)
     t0 = last = time.monotonic()
     start = run.done
 
