@@ -49,8 +49,9 @@ def test_every_experiment_runs_through_the_command(args, weights, tmp_path):
 def test_list_shows_every_row_with_the_papers_weights():
     p = cli("list", "--json")
     rows = json.loads(p.stdout)
-    assert len(rows) == 31
-    assert all(r["weights"] == r["paper_weights"] for r in rows)
+    assert len(rows) == 42                               # 37 rows run + 5 the paper cites (Table 1: 4, CH)
+    assert sum("cited" in r for r in rows) == 5
+    assert all(r["weights"] == r["paper_weights"] for r in rows if "cited" not in r)
     assert {r["table"] for r in rows} == {"1", "2", "2b", "3", "4", "5", "6", "7", "8", "9"}
     assert "est. / trial" in cli("list").stdout
 

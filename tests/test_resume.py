@@ -15,9 +15,9 @@ def _same(a, b) -> None:
     for f in ("success", "status", "sequences", "steps", "stages", "test", "quality_at", "message", "curve",
               "events"):
         assert getattr(a, f) == getattr(b, f), f
-    np.testing.assert_array_equal(a.net.W_h, b.net.W_h)
-    np.testing.assert_array_equal(a.net.W_k, b.net.W_k)
-    np.testing.assert_array_equal(a.net.mask_h, b.net.mask_h)
+    assert type(a.net) is type(b.net)
+    for k, v in a.net.arrays().items():
+        np.testing.assert_array_equal(v, b.net.arrays()[k], err_msg=k)
 
 
 def _resumed(make, seed, every_chunks):
@@ -64,12 +64,15 @@ CASES = [
     ("4", dict(T=20, max_sequences=4000, test_size=100, probe_every=1000, probe_gate=2000)),
     ("5", dict(T=20, n_seq=(2001, 50), max_sequences=4500, test_size=100)),
     ("6a", dict(max_sequences=2500, test_size=100)),
+    # Table 2's baselines: exact RTRL (its sensitivities are learner state) and full BPTT on a plain RNN
+    ("2a-RTRL", dict(method="RTRL", p=4, lr=4.0, max_sequences=3000, check_every=100)),
+    ("2a-BPTT", dict(method="BPTT", p=4, lr=4.0, max_sequences=3000, check_every=100)),
 ]
 
 
 @pytest.mark.parametrize("name,params", CASES, ids=[c[0] for c in CASES])
 def test_paused_and_resumed_trials_equal_uninterrupted(name, params):
-    exp, fixed = lookup(name)
+    exp, fixed = lookup(name.split("-")[0])
     cfg = exp.config_for(None, **fixed, **params)
     a = exp.run(cfg, seed=2)
     b, pauses = _resumed(lambda: exp.make_trial(cfg), 2, 1)
@@ -89,3 +92,28 @@ def test_checkpoint_is_refused_for_another_trial():
         TrialRun(exp.make_trial(cfg), 2, blob)
     with pytest.raises(ValueError, match="not a readable trial checkpoint"):
         TrialRun(exp.make_trial(cfg), 1, blob[:100])
+
+
+def test_a_checkpoint_of_version_0_2_0_still_resumes():
+    """0.2.0 wrote format 1 (LSTM arrays under their own names); a store holding one must resume."""
+    import io
+    import json
+
+    exp, fixed = lookup("4")
+    cfg = exp.config_for(None, T=20, max_sequences=3000, test_size=100)
+    a = exp.run(cfg, seed=3)
+    run = TrialRun(exp.make_trial(cfg), 3)
+    run.advance(lambda p: True)
+    with np.load(io.BytesIO(run.checkpoint())) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    assert meta["format_version"] == 2
+    old = {k.split("_", 1)[1] if k.startswith(("net_", "learner_")) else k: v for k, v in arrays.items()}
+    assert {"W_h", "W_k", "mask_h", "mask_k", "dS_in", "dS_c"} <= set(old)
+    meta["format_version"] = 1
+    del meta["network"], meta["learner_type"]
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta)), **old)
+    b = TrialRun(exp.make_trial(cfg), 3, buf.getvalue())
+    assert b.advance()
+    _same(a, b.result())

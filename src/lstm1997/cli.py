@@ -1,6 +1,6 @@
 """The ``lstm1997`` command: parses, prints, exits. The work is done by the library.
 
-    lstm1997 run EXPERIMENT [--T --N --p --q --lr --blocks --cells] --seed S [--max-sequences N] [--json PATH]
+    lstm1997 run EXPERIMENT [--T --N --p --q --lr --blocks --cells --method] --seed S [--max-sequences N] [--json PATH]
     lstm1997 list [--json]
     lstm1997 reproduce TABLE [--rows ...] [--trials K] [--budget quick|paper] [--json PATH]
                        [--db PATH] [--jobs N] [--scheduler ADDRESS] [--checkpoint-every SECONDS]
@@ -88,7 +88,7 @@ def _write_json(path: str, obj: dict) -> None:
 
 # ---- run / list / reproduce -------------------------------------------------------------------
 
-_SYMBOLS = ("T", "N", "p", "q", "lr", "blocks", "cells")
+_SYMBOLS = ("T", "N", "p", "q", "lr", "blocks", "cells", "method")
 
 
 def _overrides(args) -> dict:
@@ -101,7 +101,7 @@ def _matching_row(exp, cfg):
 
     d = asdict(cfg)
     for row in exp.rows:
-        if all(d.get(k) == v for k, v in row.params.items()) and row.stage is None:
+        if not row.cited and all(d.get(k) == v for k, v in row.params.items()) and row.stage is None:
             return row
     return None
 
@@ -167,7 +167,8 @@ def cmd_run(args) -> int:
         out.write(f"  {res.message}\n")
     row = _matching_row(exp, cfg)
     if row is not None:
-        paper = ", ".join(f"{k} {_fmt(v, '{:,.6g}')}" for k, v in row.paper.items())
+        paper = ", ".join(f"{k.removesuffix('_text')} {v if isinstance(v, str) else _fmt(v, '{:,.6g}')}"
+                          for k, v in row.paper.items())
         out.write(f"  paper ({row.label}, mean of {exp.trials_for(row)} trials): {paper}\n")
     if args.json:
         _write_json(args.json, {
@@ -190,9 +191,13 @@ def _estimate(exp, row) -> tuple[int, float]:
     ~0.14 us + 1.1 ns per weight touched per step; one-hot inputs touch one input column)."""
     cfg = exp.config_for(row)
     arch = cfg.architecture()
-    steps = int(row.paper.get("sequences", 0) * cfg.mean_length)
+    # a row the paper reports as never solved runs to the cap
+    seqs = row.paper.get("sequences") or (cfg.max_sequences if row.paper.get("success_rate") == 0 else 0)
+    steps = int(seqs * cfg.mean_length)
     touched = arch.n_weights
-    if exp.make_trial(cfg).sample(np.random.default_rng(0), 1).symbols is not None:   # one-hot: a column a step
+    # one-hot inputs: the truncated LSTM learner touches one input column a step; the exact baselines
+    # (RTRL's sensitivities, BPTT's backward pass) touch every weight every step
+    if hasattr(arch, "n_hidden") and exp.make_trial(cfg).sample(np.random.default_rng(0), 1).symbols is not None:
         touched -= (arch.n_in - 1) * arch.n_hidden
     return steps, steps * (0.14 + 0.0011 * touched) * 1e-6
 
@@ -203,6 +208,10 @@ def cmd_list(args) -> int:
     rows = []
     for table, (exp, trs) in TABLES.items():
         for row in trs:
+            if row.cited:
+                rows.append({"table": table, "experiment": exp.id, "row": row.label, "cited": row.cited,
+                             "paper_weights": row.paper.get("weights"), "paper_sequences": row.paper.get("sequences")})
+                continue
             cfg = exp.config_for(row)
             w = cfg.architecture().n_weights
             steps, sec = _estimate(exp, row)
@@ -216,6 +225,9 @@ def cmd_list(args) -> int:
     print(f"{'table':<6}{'row':<18}{'weights':>8}{'paper':>8}{'trials':>7}{'paper seqs':>12}"
           f"{'est. / trial':>14}{'est. all':>11}")
     for r in rows:
+        if r.get("cited"):
+            print(f"{r['table']:<6}{r['row']:<18}{'-':>8}{_fmt(r['paper_weights']):>8}  cited, not run: {r['cited']}")
+            continue
         ok = "" if r["weights"] == r["paper_weights"] else " !"
         print(f"{r['table']:<6}{r['row']:<18}{r['weights']:>8}{_fmt(r['paper_weights']):>8}{ok}{r['trials']:>7}"
               f"{_fmt(r['paper_sequences']):>12}{_duration(r['seconds_per_trial']):>14}"
@@ -268,6 +280,9 @@ def _plan(args):
     for table in (TABLES if args.table == "all" else [args.table]):
         exp, rows = table_rows(table, args.rows.split(",") if args.rows and args.table != "all" else None)
         for row in rows:
+            if row.cited:           # shown beside ours, never run
+                plan.append((str(table), exp, row, None, []))
+                continue
             n_trials = args.trials or (1 if quick else exp.trials_for(row))
             specs, cap = [], None
             for k in range(n_trials):
@@ -292,6 +307,10 @@ def _row_tag(table: str, row, cap: int) -> str:
 def _row_report(exp, row, records: list, quick: bool) -> dict:
     """Ours beside the paper's for one row, from the trials of the store (finished ones only)."""
     from .experiments import TrialResult, config_from_args, summarize, trial_figures
+
+    if row.cited:
+        return {"row": row.label, "cited": row.cited, "paper": row.paper, "paper_trials": exp.trials_for(row),
+                "plausible": True}
 
     done = [r for r in records if r["status"] == "done"]
     figs = [trial_figures(TrialResult.from_dict(r["result"]), row.stage) for r in done]
@@ -319,7 +338,8 @@ def cmd_reproduce(args) -> int:
     db = _db_path(args)
     t0 = time.perf_counter()
     with Store(db) as store:
-        ids_by_row = [register(store, specs, _row_tag(table, row, cap)) for table, _, row, cap, specs in plan]
+        ids_by_row = [register(store, specs, _row_tag(table, row, cap)) if specs else []
+                      for table, _, row, cap, specs in plan]
         ids = list(dict.fromkeys(i for ids in ids_by_row for i in ids))
         prog = Progress()
         if args.scheduler is None:
@@ -334,7 +354,7 @@ def cmd_reproduce(args) -> int:
         by_table.setdefault(table, (exp, []))[1].append(_row_report(exp, row, [records[i] for i in row_ids], quick))
     for table, (exp, report) in by_table.items():
         _print_table(exp, report, quick)
-    caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep})
+    caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep if not r.get("cited")})
     n_new, n_old = len(summary.finished), len(summary.skipped)
     print(f"\n{sum(len(rep) for _, rep in by_table.values())} row(s); {n_new} trial(s) run now, {n_old} taken "
           f"from {db}; wall time {time.perf_counter() - t0:.1f} s; cap {', '.join(f'{c:,}' for c in caps)} "
@@ -402,19 +422,32 @@ def cmd_status(args) -> int:
     return 0
 
 
+def _paper_success(p: dict) -> str:
+    return p.get("success_text") or _fmt(p.get("success_rate"), "{:.0%}")
+
+
+def _paper_sequences(p: dict) -> str:
+    return p.get("sequences_text") or _fmt(p.get("sequences"))
+
+
 def _print_table(exp, report, quick: bool) -> None:
     print(f"\n{exp.title}" + (f" — {exp.notes}" if exp.notes else ""))
-    head = f"{'row':<16}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
+    head = f"{'row':<19}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
     for c in exp.columns:
         head += f"{c.header + ' paper':>22}{'ours':>10}"
     print(head + "  flag")
     for r in report:
+        if r.get("cited"):
+            p = r["paper"]
+            print(f"{r['row']:<19}{'-':>7}{_paper_success(p):>14}{'-':>7}"
+                  f"{_paper_sequences(p):>17}{'cited, not run':>32}  ({r['cited']})")
+            continue
         o, p = r["ours"], r["paper"]
         seq = (f"{_fmt(o['sequences_mean'])} ± {_fmt(o['sequences_std'])} ({_fmt(o['sequences_median'])})"
                if o["successes"] else "none solved")
         n = f"{o['trials']}" + (f"/{r['trials_planned']}" if o["trials"] != r.get("trials_planned", o["trials"]) else "")
-        line = (f"{r['row']:<16}{n:>7}{_fmt(p.get('success_rate', None), '{:.0%}'):>14}"
-                f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_fmt(p.get('sequences')):>17}{seq:>32}")
+        line = (f"{r['row']:<19}{n:>7}{_paper_success(p):>14}"
+                f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_paper_sequences(p):>17}{seq:>32}")
         for c in exp.columns:
             line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(o.get(c.key), c.fmt):>10}"
         print(line + ("" if r["plausible"] else "  ! outside plausible range"))
@@ -425,7 +458,7 @@ def _print_table(exp, report, quick: bool) -> None:
 def cmd_fit(args) -> int:
     from .io import load_data, load_model, save_model
     from .learners import TruncatedRTRL
-    from .network import init
+    from .network import LSTM, init
     from .training import default_architecture, train
 
     if not (math.isfinite(args.lr) and args.lr > 0):
@@ -435,6 +468,8 @@ def cmd_fit(args) -> int:
     batch = load_data(args.data)
     if args.init:
         net = load_model(args.init)
+        if not isinstance(net, LSTM):
+            raise ValueError(f"{args.init} holds a baseline net ({type(net).__name__}); fit trains LSTM models")
         if batch.n_in != net.arch.n_in or batch.n_out != net.arch.n_out:
             raise ValueError(f"{args.data} has {batch.n_in} inputs and {batch.n_out} targets per step but "
                              f"model {args.init} has {net.arch.n_in} inputs and {net.arch.n_out} outputs")
@@ -463,13 +498,14 @@ def cmd_fit(args) -> int:
 def cmd_predict(args) -> int:
     from .io import load_data, load_model, save_outputs
     from .network import predict
+    from .rnn import RNN, predict_rnn
 
     net = load_model(args.model)
     batch = load_data(args.data, require_targets=False, n_out=net.arch.n_out)
     if batch.n_in != net.arch.n_in:
         raise ValueError(f"{args.data} has {batch.n_in} inputs per step but model {args.model} expects "
                          f"{net.arch.n_in}")
-    save_outputs(args.out, predict(net, batch), batch.lengths)
+    save_outputs(args.out, (predict_rnn if isinstance(net, RNN) else predict)(net, batch), batch.lengths)
     print(f"wrote outputs of {len(batch)} sequences ({batch.n_steps:,} steps x {net.arch.n_out}) to {args.out}")
     return 0
 
@@ -488,6 +524,8 @@ def _parser() -> argparse.ArgumentParser:
                            ("p", int, "p (Exp. 2)"), ("q", int, "q (Exp. 2c)"), ("lr", float, "learning rate"),
                            ("blocks", int, "memory cell blocks (Exp. 1)"), ("cells", int, "cells per block (Exp. 1)")):
         r.add_argument(f"--{sym}", type=typ, help=f"{what} (default: the paper's)")
+    r.add_argument("--method", choices=("LSTM", "RTRL", "BPTT"),
+                   help="2a/2b: LSTM (default) or Table 2's baseline net trained by exact RTRL or full BPTT")
     r.add_argument("--seed", type=int, default=0, help="trial seed (default 0)")
     r.add_argument("--max-sequences", type=int, help="cap on training sequences (default: the protocol's)")
     r.add_argument("--json", metavar="PATH", help="also write the result as JSON")

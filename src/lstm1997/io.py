@@ -63,6 +63,7 @@ __all__ = ["FormatError", "save_model", "load_model", "save_data", "load_data", 
            "MODEL_FORMAT", "DATA_FORMAT", "FORMAT_VERSION"]
 
 MODEL_FORMAT = "lstm1997-model"
+RNN_FORMAT = "lstm1997-rnn-model"     # a baseline net (lstm1997.rnn.RNN): architecture JSON, W, mask
 DATA_FORMAT = "lstm1997-data"
 FORMAT_VERSION = 1
 
@@ -204,10 +205,20 @@ def save_model(net: LSTM, path) -> None:
     interrupted save never leaves a partial file. Raises ``ValueError`` for a network with
     NaN or inf weights (such a file could not be loaded back).
     """
-    if not isinstance(net, LSTM):
-        raise TypeError(f"expected a lstm1997.LSTM, got {type(net).__name__}")
+    from .rnn import RNN
+
+    if not isinstance(net, (LSTM, RNN)):
+        raise TypeError(f"expected a lstm1997.LSTM (or a baseline lstm1997.rnn.RNN), got {type(net).__name__}")
     if not net.is_finite():
         raise ValueError("refusing to save a network with NaN or inf weights")
+    if isinstance(net, RNN):
+        arrays = {"format": np.array(RNN_FORMAT), "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+                  "architecture": np.array(net.arch.to_json()), "W": net.W.copy(), "mask": net.mask.copy()}
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+        else:
+            _write_atomic(path, arrays)
+        return
     a = net.arch
     mh, mk = net.mask_h, net.mask_k
     sources_h, sources_k = source_names(a)
@@ -250,9 +261,10 @@ def _parse_architecture(text: str, name: str) -> Architecture:
         raise _fail(name, f"invalid architecture: {e}") from None
 
 
-def load_model(path) -> LSTM:
+def load_model(path):
     """Read a model file written by :func:`save_model` (never unpickles anything); ``path`` may also be
-    a binary file object.
+    a binary file object. Returns an :class:`LSTM`, or an :class:`~lstm1997.rnn.RNN` for a baseline
+    net's file (format ``lstm1997-rnn-model``).
 
     Raises :class:`FormatError` (one line, naming the file) for anything wrong with it.
     """
@@ -262,6 +274,8 @@ def load_model(path) -> LSTM:
         hint = "; it looks like a data file, see load_data" if "inputs" in d else ""
         raise _fail(name, f"not a lstm1997 model file (missing key 'format'{hint})")
     fmt = _str0(d, "format", name)
+    if fmt == RNN_FORMAT:
+        return _load_rnn(d, name)
     if fmt != MODEL_FORMAT:
         what = "a lstm1997 data file" if fmt == DATA_FORMAT else f"format {fmt!r}"
         raise _fail(name, f"not a lstm1997 model file (it is {what}, expected {MODEL_FORMAT!r})")
@@ -311,6 +325,28 @@ def load_model(path) -> LSTM:
         M_h = np.concatenate([masks[k] for k in ("w_in", "w_out", "w_c", "w_hidden")], axis=0)
         return LSTM(arch, W_h, parts["w_k"], M_h, masks["w_k"])
     except ValueError as e:  # not expected after the checks above
+        raise _fail(name, str(e)) from None
+
+
+def _load_rnn(d: dict, name: str):
+    from .rnn import RNN, RNNArchitecture
+
+    missing = [k for k in ("format_version", "architecture", "W", "mask") if k not in d]
+    if missing:
+        raise _fail(name, f"incomplete model file (missing key(s) {', '.join(map(repr, missing))})")
+    _check_version(d, name)
+    try:
+        arch = RNNArchitecture.from_dict(json.loads(_str0(d, "architecture", name)))
+    except (ValueError, TypeError) as e:
+        raise _fail(name, f"invalid architecture: {e}") from None
+    W, m = d["W"], d["mask"]
+    if W.dtype.kind not in "fiu" or m.dtype != np.bool_:
+        raise _fail(name, "'W' must hold real numbers and 'mask' booleans")
+    if not np.isfinite(W).all():
+        raise _fail(name, "'W' holds NaN or inf")
+    try:
+        return RNN(arch, np.ascontiguousarray(W, dtype=np.float64), m)
+    except ValueError as e:
         raise _fail(name, str(e)) from None
 
 

@@ -284,6 +284,11 @@ class LSTM:
         """Number of weights present now (the architecture's count once all are present)."""
         return int(self._masks[0].sum() + self._masks[1].sum())
 
+    def arrays(self) -> dict:
+        """The arrays that, with :attr:`arch`, make this net: ``LSTM(net.arch, **net.arrays())``
+        (weights first, then masks; the arrays themselves, not copies)."""
+        return {"W_h": self.W_h, "W_k": self.W_k, "mask_h": self.mask_h, "mask_k": self.mask_k}
+
     def add_connections(self, mask_h: np.ndarray, mask_k: np.ndarray, rng: np.random.Generator) -> None:
         """Make the connections in ``mask_h``/``mask_k`` present, with weights drawn uniform in
         ``[-init_range, init_range]`` (gate-bias overrides of the architecture applied) for those that

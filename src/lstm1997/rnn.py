@@ -218,6 +218,11 @@ class RNN:
     def n_weights(self) -> int:
         return int(self._mask.sum())
 
+    def arrays(self) -> dict:
+        """The arrays that, with :attr:`arch`, make this net: ``RNN(net.arch, **net.arrays())``
+        (the arrays themselves, not copies)."""
+        return {"W": self.W, "mask": self._mask}
+
     @property
     def w_hidden(self) -> np.ndarray:
         """Hidden-unit weights, shape ``(hidden, n_src)`` (a view)."""

@@ -27,6 +27,7 @@ class Row:
     paper: dict
     stage: str | None = None
     trials: int | None = None          # overrides the experiment's trial count (e.g. 6a: 20, 6b: 10)
+    cited: str | None = None           # a row the paper cites or we do not re-run: why (no trials run)
 
 
 @dataclass(frozen=True)

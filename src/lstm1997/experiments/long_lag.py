@@ -10,6 +10,10 @@
   ``plateau_rel`` (relative) from the previous block (reading 4). Success (ABS(0.25)): over 10,000 random sequences with frozen weights the absolute error of
   every output is < 0.25 — at every step in 2a (only two sequences exist, so both are tested), at the
   sequence end in 2b.
+* Table 2's baselines (``method`` RTRL or BPTT, paper-spec §7): one self-recurrent logistic hidden unit and
+  p+1 logistic outputs, each layer connected to all layers below, no bias (36 / 144 / 10404 weights for
+  p = 4 / 10 / 100), weights in [-0.2, 0.2]; exact RTRL with updates at every step, or full BPTT with an
+  update per sequence; the same task, ABS(0.25) test and 5-million cap; tested every 1000 sequences.
 * 2c: 2 blocks of size 1 with output gates, no biases, learning rate 0.01, target only at the end;
   success (ABS(0.2)) over 10,000 random sequences with frozen weights.
 
@@ -25,7 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..learners import RTRL, BPTTRNN
 from ..network import LSTM, Architecture, init
+from ..rnn import RNNArchitecture, init_rnn
 from ..tasks.long_lag import noise_free, random_middle, very_long_lag
 from ._base import Experiment, Row
 from .criteria import Check, end_errors, step_errors
@@ -34,9 +40,13 @@ from .protocol import Trial, evaluate
 __all__ = ["LongLagConfig", "LONG_LAG"]
 
 
+METHODS = ("LSTM", "RTRL", "BPTT")
+
+
 @dataclass(frozen=True)
 class LongLagConfig:
     task: str = "2a"                      # §5.2: 2a (noise-free), 2b (random middle), 2c (very long lags)
+    method: str = "LSTM"                  # §5.2, §7: LSTM, or the baselines RTRL / BPTT (Table 2)
     p: int = 100                          # §5.2: 2a/2b: p = 100; 2c: number of distractor symbols
     q: int = 50                           # §5.2, Table 3: 2c minimal lag - 1
     lr: float | None = None               # §5.2: 1.0 (2a, 2b), 0.01 (2c); None = the task's
@@ -47,7 +57,7 @@ class LongLagConfig:
     plateau_block: int = 1000             # [U] reading 4: error compared over blocks of this many sequences
     plateau_rel: float = 0.01             # [U] reading 4: "stopped decreasing" = fell by less than 1%
     test_size: int = 10_000               # §5.2: 10,000 successive random sequences
-    check_every: int | None = None        # protocol: 2a 10, 2b 100, 2c 1000 (None = the task's)
+    check_every: int | None = None        # protocol: 2a 10, 2b 100, 2c 1000, baselines 1000 (None = these)
     check_gate: int = 2000                # protocol: test only after this many correct training sequences
     max_sequences: int = 5_000_000        # §5.2: at most 5 million sequence presentations
     chunk: int | None = None              # protocol: sequences per call (None = the check period)
@@ -57,6 +67,11 @@ class LongLagConfig:
             raise ValueError(f"task must be 2a, 2b or 2c, got {self.task!r}")
         if self.p < (2 if self.task != "2c" else 1) or self.q < 0:
             raise ValueError(f"invalid p={self.p} or q={self.q}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.method != "LSTM" and self.task == "2c":
+            raise ValueError("the paper runs no baselines on 2c ('BPTT, RTRL ... have no chance'); "
+                             "method RTRL/BPTT is for 2a and 2b")
 
     @property
     def rate(self) -> float:
@@ -68,13 +83,19 @@ class LongLagConfig:
 
     @property
     def every(self) -> int:
-        return self.check_every or {"2a": 10, "2b": 100, "2c": 1000}[self.task]
+        if self.check_every:
+            return self.check_every
+        return 1000 if self.method != "LSTM" else {"2a": 10, "2b": 100, "2c": 1000}[self.task]
 
     @property
     def mean_length(self) -> float:
         return self.q + 12.0 if self.task == "2c" else float(self.p)
 
-    def architecture(self) -> Architecture:
+    def architecture(self) -> Architecture | RNNArchitecture:
+        if self.method != "LSTM":   # Table 2's RTRL/BPTT net: one self-recurrent hidden unit, p+1 outputs,
+            n = self.p + 1          # each layer sees all layers below, logistic units, no bias (36/144/10404)
+            return RNNArchitecture(n_in=n, n_out=n, hidden=1, kind="layered", bias=False,
+                                   init_range=self.init_range)
         if self.task == "2c":   # p+4 one-hot inputs, 2 outputs, 2 blocks of 1 cell, no biases (Table 3)
             return Architecture(n_in=self.p + 4, n_out=2, blocks=2, cells=1, bias=(), init_range=self.init_range)
         n = self.p + 1          # connectivity B, one cell + input gate, no output gate (Table 2)
@@ -146,6 +167,12 @@ def _trial(cfg: LongLagConfig) -> Trial:
         r = test(net, rng)
         return r["wrong"] == 0, {"check_wrong": r["wrong"], "check_total": r["total"], "check_mae": r["mae"]}
 
+    if cfg.method != "LSTM":      # the baselines: the same task, test and cap; no growth
+        learner = RTRL(cfg.rate, per_step=cfg.per_step) if cfg.method == "RTRL" else BPTTRNN(cfg.rate)
+        return Trial(arch=arch, lr=cfg.rate, sample=cfg.sample, tol=tol, errors=errors, per_step=cfg.per_step,
+                     stages=[Check(f"ABS({tol:g})", success, every=cfg.every, gate=gate)],
+                     max_sequences=cfg.max_sequences, chunk=cfg.chunk or cfg.every, init_net=init_rnn,
+                     learner=learner)
     grow = cfg.sequential and cfg.task != "2c"
     return Trial(arch=arch, lr=cfg.rate, sample=cfg.sample, tol=tol, errors=errors, per_step=cfg.per_step,
                  stages=[Check(f"ABS({tol:g})", success, every=cfg.every, gate=gate)],
@@ -157,13 +184,30 @@ _T3 = [(50, 50, 364, 30_000), (100, 100, 664, 31_000), (200, 200, 1264, 33_000),
        (1000, 1000, 6064, 49_000), (1000, 500, 3064, 49_000), (1000, 200, 1264, 75_000),
        (1000, 100, 664, 135_000), (1000, 50, 364, 203_000)]
 
+_CH = ("the neural sequence chunker (Schmidhuber 1992b) is underspecified in the paper (decision D31): "
+       "the paper's figure, not re-run")
+
 LONG_LAG = Experiment(
     id="2", names=("long-lag", "2a", "2b", "2c"), title="Long time lags (Exp. 2, Tables 2, 3 and the 2b text)",
     table="2", config=LongLagConfig, trials=18, make_trial=_trial, symbols=("p", "q", "lr"),
-    rows=(Row("2a LSTM p=100", {"task": "2a", "p": 100},
+    rows=(Row("2a RTRL p=4 lr=1", {"task": "2a", "method": "RTRL", "p": 4, "lr": 1.0},
+              {"weights": 36, "success_rate": 0.78, "sequences": 1_043_000}),
+          Row("2a RTRL p=4 lr=4", {"task": "2a", "method": "RTRL", "p": 4, "lr": 4.0},
+              {"weights": 36, "success_rate": 0.56, "sequences": 892_000}),
+          Row("2a RTRL p=4 lr=10", {"task": "2a", "method": "RTRL", "p": 4, "lr": 10.0},
+              {"weights": 36, "success_rate": 0.22, "sequences": 254_000}),
+          Row("2a RTRL p=10", {"task": "2a", "method": "RTRL", "p": 10, "lr": 1.0},
+              {"weights": 144, "success_rate": 0.0, "sequences_text": "> 5,000,000"}),
+          Row("2a RTRL p=100", {"task": "2a", "method": "RTRL", "p": 100, "lr": 1.0},
+              {"weights": 10404, "success_rate": 0.0, "sequences_text": "> 5,000,000"}),
+          Row("2a BPTT p=100", {"task": "2a", "method": "BPTT", "p": 100, "lr": 1.0},
+              {"weights": 10404, "success_rate": 0.0, "sequences_text": "> 5,000,000"}),
+          Row("2a CH p=100", {}, {"weights": 10506, "success_rate": 0.33, "sequences": 32_400}, cited=_CH),
+          Row("2a LSTM p=100", {"task": "2a", "p": 100},
               {"weights": 10504, "success_rate": 1.0, "sequences": 5_040}),
           Row("2b LSTM p=100", {"task": "2b", "p": 100},
               {"weights": 10504, "success_rate": 1.0, "sequences": 5_680}),
           *(Row(f"2c q={q} p={p}", {"task": "2c", "q": q, "p": p},
                 {"weights": w, "success_rate": 1.0, "sequences": seqs}, trials=20) for q, p, w, seqs in _T3)),
-    notes="the RTRL/BPTT/CH rows of Table 2 are baselines (not yet run); 2c's 100% success is implied, not stated")
+    notes="RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (D31); "
+          "2c's 100% success is implied, not stated")

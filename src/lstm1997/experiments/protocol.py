@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
@@ -37,14 +37,23 @@ import numpy as np
 from ..batch import Batch
 from ..learners import DivergenceError, TruncatedRTRL
 from ..network import LSTM, Architecture, init, predict
+from ..rnn import RNN, predict_rnn
 from .criteria import Check, Window, end_errors
 
 __all__ = ["Trial", "TrialResult", "TrialRun", "run_trial", "evaluate"]
 
 
-def evaluate(net: LSTM, batch: Batch, tol: float, errors: Callable = end_errors) -> dict:
+def outputs(net, batch: Batch) -> np.ndarray:
+    """The outputs of ``net`` (an :class:`~lstm1997.LSTM` or a baseline :class:`~lstm1997.rnn.RNN`) on
+    every step of ``batch``, at compiled speed, weights frozen."""
+    if isinstance(net, RNN):
+        return predict_rnn(net, batch)
+    return predict(net, batch)
+
+
+def evaluate(net, batch: Batch, tol: float, errors: Callable = end_errors) -> dict:
     """Test figures on ``batch``: sequences wrong (some output's error >= tol), MAE and MSE of the errors."""
-    err = errors(predict(net, batch), batch)
+    err = errors(outputs(net, batch), batch)
     return {"wrong": int((~(err < tol).all(axis=1)).sum()), "total": len(batch),
             "mae": float(err.mean()), "mse": float((err ** 2).mean())}
 
@@ -58,7 +67,7 @@ class Trial:
     again, identically, on resume); and an ``on_chunk`` hook with ``state_dict``/``load_state_dict``.
     """
 
-    arch: Architecture
+    arch: Architecture                                      # or an RNNArchitecture (baselines)
     lr: float
     sample: Callable[[np.random.Generator, int], Batch]     # training sequences
     stages: list                                            # Window / Check criteria, in order
@@ -72,7 +81,9 @@ class Trial:
     probe: Callable | None = None                           # (net, rng) -> bool: paper's quality reached
     probe_every: int = 10_000
     probe_gate: int = 20
-    init_net: Callable | None = None                        # (arch, rng) -> LSTM (default: init)
+    init_net: Callable | None = None                        # (arch, rng) -> net (default: LSTM init)
+    learner: object | None = None                           # init/update pair (default: the paper's
+                                                            # TruncatedRTRL(lr, per_step))
     on_chunk: Callable | None = None                        # (net, info, rng) -> None (growth)
     curve_every: int = 1000                                 # learning-curve sampling period (sequences)
     prepare: Callable | None = None                         # (rng) -> None: draw the trial's fixed data
@@ -95,7 +106,7 @@ class TrialResult:
     message: str = ""
     curve: list = field(default_factory=list)   # (sequences, window MAE, window MSE, window wrong)
     events: list = field(default_factory=list)  # e.g. ("grow", sequences)
-    net: LSTM | None = None
+    net: LSTM | RNN | None = None
 
     _FIELDS = ("success", "status", "sequences", "seconds", "steps", "stages", "test", "quality_at", "message",
                "curve", "events")
@@ -107,7 +118,7 @@ class TrialResult:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict, net: LSTM | None = None) -> "TrialResult":
+    def from_dict(cls, d: dict, net: LSTM | RNN | None = None) -> "TrialResult":
         """The inverse of :meth:`to_dict`."""
         kw = {k: d[k] for k in cls._FIELDS}
         kw["curve"], kw["events"] = [tuple(c) for c in d["curve"]], [tuple(e) for e in d["events"]]
@@ -144,7 +155,7 @@ class TrialRun:
                      "test": np.random.default_rng(s_test),    # every test of the trial draws from it
                      "grow": np.random.default_rng(s_grow)}
         self.net = (tr.init_net or init)(tr.arch, np.random.default_rng(s_init))
-        self.learner = TruncatedRTRL(tr.lr, tr.per_step)
+        self.learner = tr.learner if tr.learner is not None else TruncatedRTRL(tr.lr, tr.per_step)
         self.state = self.learner.init(self.net)
         self.recent = Window(window=2000, tol=tr.tol)   # training statistics for progress, gates and probes
         self.res = TrialResult(False, "cap", 0, 0.0, 0)
@@ -200,7 +211,8 @@ class TrialRun:
         # fall exactly on multiples of their period
         batch = tr.sample(self.rngs["train"], min(tr.chunk - done % tr.chunk, tr.max_sequences - done))
         windows = [s for s in pending if isinstance(s, Window)]
-        snap = (net.W_h.copy(), net.W_k.copy(), state.sequences, state.steps) if windows else None
+        # traces are reset at every sequence start: weights and counters are the whole state between sequences
+        snap = ({k: v.copy() for k, v in _weights(net).items()}, state.sequences, state.steps) if windows else None
         try:
             Y = learner.update(net, state, batch)
         except DivergenceError as e:
@@ -210,8 +222,9 @@ class TrialRun:
         # the first sequence after which the first pending stage, if a Window, holds
         hit = pending[0].first_hit(err) if isinstance(pending[0], Window) else None
         if hit is not None and hit < len(batch) - 1:      # replay exactly up to that sequence
-            net.W_h[:], net.W_k[:] = snap[0], snap[1]
-            state.sequences, state.steps = snap[2], snap[3]
+            for k, v in _weights(net).items():
+                v[...] = snap[0][k]
+            state.sequences, state.steps = snap[1], snap[2]
             learner.update(net, state, batch[: hit + 1])
             err = err[: hit + 1]
         n = len(err)
@@ -283,16 +296,17 @@ class TrialRun:
     def checkpoint(self) -> bytes:
         """The complete state of the trial between two chunks, as bytes (an ``.npz`` archive)."""
         net, st, res = self.net, self.state, self.res
-        arrays = {"W_h": net.W_h, "W_k": net.W_k, "mask_h": net.mask_h, "mask_k": net.mask_k,
-                  "dS_in": st.dS_in, "dS_c": st.dS_c, **_window_arrays("recent", self.recent)}
+        arrays = {**{f"net_{k}": v for k, v in net.arrays().items()},
+                  **{f"learner_{k}": v for k, v in _learner_arrays(st).items()}, **_window_arrays("recent", self.recent)}
         n_passed = len(self.tr.stages) - len(self.pending)
         stages = []
         for i, s in enumerate(self.pending):
             if isinstance(s, Window):
                 arrays.update(_window_arrays(f"stage{i}", s))
             stages.append({"name": s.name, "figures": getattr(s, "figures", None)})
-        meta = {"format": "lstm1997-trial-checkpoint", "format_version": 1, "seed": self.seed,
-                "weights": int(net.W_h.size + net.W_k.size), "done": self.done, "run_correct": self.run_correct,
+        meta = {"format": "lstm1997-trial-checkpoint", "format_version": 2, "seed": self.seed,
+                "network": type(net).__name__, "learner_type": type(st).__name__,
+                "done": self.done, "run_correct": self.run_correct,
                 "next_probe": self.next_probe, "next_check": self.next_check, "next_curve": self.next_curve,
                 "finished": self.finished, "seconds": self.seconds, "passed": n_passed, "pending": stages,
                 "learner": {"sequences": st.sequences, "steps": st.steps},
@@ -312,15 +326,24 @@ class TrialRun:
             meta = json.loads(str(arrays.pop("meta")))
         except Exception as e:   # any damage to the bytes: say so, never resume from garbage
             raise ValueError(f"not a readable trial checkpoint ({type(e).__name__}: {e})") from None
-        if meta.get("format") != "lstm1997-trial-checkpoint" or meta.get("format_version") != 1:
+        if meta.get("format") != "lstm1997-trial-checkpoint" or meta.get("format_version") not in (1, 2):
             raise ValueError("not a trial checkpoint of this version of lstm1997")
+        if meta["format_version"] == 1:     # 0.2.0: LSTM and truncated RTRL only, arrays under their own names
+            arrays = {("net_" if k in ("W_h", "W_k", "mask_h", "mask_k") else "learner_" if k in ("dS_in", "dS_c")
+                       else "") + k: v for k, v in arrays.items()}
+            meta.update(network="LSTM", learner_type="RTRLState")
         net, st = self.net, self.state
-        if (meta["seed"] != self.seed or arrays["W_h"].shape != net.W_h.shape or arrays["W_k"].shape != net.W_k.shape
+        mine = {f"net_{k}": v for k, v in net.arrays().items()}
+        mine.update({f"learner_{k}": v for k, v in _learner_arrays(st).items()})
+        if (meta["seed"] != self.seed or meta.get("network") != type(net).__name__
+                or meta.get("learner_type") != type(st).__name__
+                or any(k not in arrays or arrays[k].shape != v.shape for k, v in mine.items())
                 or meta["passed"] + len(meta["pending"]) != len(self.tr.stages)
                 or [s["name"] for s in meta["pending"]] != [s.name for s in self.tr.stages[meta["passed"]:]]):
             raise ValueError("the checkpoint belongs to another trial (seed, network or stages differ)")
-        LSTM.__init__(net, net.arch, arrays["W_h"], arrays["W_k"], arrays["mask_h"], arrays["mask_k"])
-        st.dS_in[:], st.dS_c[:] = arrays["dS_in"], arrays["dS_c"]
+        type(net).__init__(net, net.arch, **{k: arrays[f"net_{k}"] for k in net.arrays()})
+        for k, v in _learner_arrays(st).items():
+            v[...] = arrays[f"learner_{k}"]
         st.sequences, st.steps = meta["learner"]["sequences"], meta["learner"]["steps"]
         _load_window("recent", self.recent, arrays)
         self.pending = list(self.tr.stages[meta["passed"]:])
@@ -339,6 +362,16 @@ class TrialRun:
                                curve=[tuple(c) for c in r["curve"]], events=[tuple(e) for e in r["events"]])
         if meta["on_chunk"] is not None:
             self.tr.on_chunk.load_state_dict(meta["on_chunk"])
+
+
+def _weights(net) -> dict:
+    """The trainable weight arrays of a net (its arrays but the masks)."""
+    return {k: v for k, v in net.arrays().items() if not k.startswith("mask")}
+
+
+def _learner_arrays(state) -> dict:
+    """The array fields of a learner's state (traces), by name; its counters are kept in the meta."""
+    return {f.name: getattr(state, f.name) for f in fields(state) if isinstance(getattr(state, f.name), np.ndarray)}
 
 
 def _window_arrays(prefix: str, w: Window) -> dict:
