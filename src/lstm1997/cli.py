@@ -5,6 +5,7 @@
     lstm1997 reproduce TABLE [--rows ...] [--trials K] [--budget quick|paper] [--json PATH]
                        [--db PATH] [--jobs N] [--scheduler ADDRESS] [--checkpoint-every SECONDS]
     lstm1997 status [--db PATH]
+    lstm1997 report [--db PATH] --out DIR
     lstm1997 fit DATA.npz --blocks C --cells S [--lr A] [--epochs E] [--init MODEL] --out MODEL
     lstm1997 predict MODEL DATA.npz --out OUT.npz
 """
@@ -455,6 +456,18 @@ def _print_table(exp, report, quick: bool) -> None:
 
 # ---- fit / predict ---------------------------------------------------------------------------
 
+def cmd_report(args) -> int:
+    from .report import build_report
+
+    db = _db_path(args)
+    t0 = time.perf_counter()
+    rep = build_report(db, args.out, progress=lambda msg: sys.stderr.write(f"report: {msg}\n"))
+    print(f"wrote {rep.html} ({len(rep.figures)} figures embedded) and {rep.markdown} (figures in "
+          f"{os.path.join(args.out, 'figures')}) from {rep.trials} finished trials in {db} "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def cmd_fit(args) -> int:
     from .io import load_data, load_model, save_model
     from .learners import TruncatedRTRL
@@ -534,6 +547,12 @@ def _parser() -> argparse.ArgumentParser:
     li = sub.add_parser("list", help="every experiment and table row, with weights, trials and cost estimates")
     li.add_argument("--json", action="store_true", help="print JSON")
     li.set_defaults(func=cmd_list)
+
+    rr = sub.add_parser("report", help="an HTML page and a Markdown file of a results store: tables ours vs the "
+                        "paper's, learning curves, inside trained nets, error flow (needs lstm1997[plot])")
+    rr.add_argument("--db", metavar="PATH", help=f"results store (default: $LSTM1997_DB or ./{DEFAULT_DB})")
+    rr.add_argument("--out", metavar="DIR", required=True, help="folder to write report.html, report.md, figures/")
+    rr.set_defaults(func=cmd_report)
 
     rp = sub.add_parser("reproduce", help="run the rows of a paper table and print ours beside the paper's")
     rp.add_argument("table", help="1 ... 9, 2b, or all")
