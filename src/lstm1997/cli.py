@@ -6,6 +6,7 @@
                        [--db PATH] [--jobs N] [--scheduler ADDRESS] [--checkpoint-every SECONDS]
     lstm1997 status [--db PATH]
     lstm1997 report [--db PATH] --out DIR
+    lstm1997 guess 3a|3b|parity [--T --N --arch --noise] [--trials K] [--seed S] [--max-guesses N]
     lstm1997 fit DATA.npz --blocks C --cells S [--lr A] [--epochs E] [--init MODEL] --out MODEL
     lstm1997 predict MODEL DATA.npz --out OUT.npz
 """
@@ -448,13 +449,53 @@ def _print_table(exp, report, quick: bool) -> None:
                if o["successes"] else "none solved")
         n = f"{o['trials']}" + (f"/{r['trials_planned']}" if o["trials"] != r.get("trials_planned", o["trials"]) else "")
         line = (f"{r['row']:<19}{n:>7}{_paper_success(p):>14}"
-                f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_paper_sequences(p):>17}{seq:>32}")
+                f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_paper_sequences(p):>17} {seq:>31}")
         for c in exp.columns:
             line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(o.get(c.key), c.fmt):>10}"
         print(line + ("" if r["plausible"] else "  ! outside plausible range"))
 
 
 # ---- fit / predict ---------------------------------------------------------------------------
+
+def cmd_guess(args) -> int:
+    from dataclasses import asdict
+
+    from .experiments.guessing import GuessConfig, reference, run_guessing, summarize_guessing
+
+    if args.trials < 1:
+        raise ValueError("--trials must be at least 1")
+    over = {k: getattr(args, k) for k in ("T", "N", "arch", "max_guesses") if getattr(args, k) is not None}
+    if args.noise is not None:
+        over["parity_noise"] = args.noise
+    cfg = GuessConfig(task=args.task, **over)
+    ref = reference(cfg)
+    print(f"random weight guessing on {args.task} ({', '.join(f'{k}={v}' for k, v in over.items()) or 'defaults'}): "
+          f"every weight uniform in [{cfg.low:g}, {cfg.high:g}], up to {cfg.max_guesses:,} guesses a trial, "
+          f"{args.trials} trial(s), seed {args.seed}")
+
+    def progress(k, r):
+        sys.stderr.write(f"  trial {k + 1}: " + (f"solved after {r['guesses']:,} guesses" if r["solved"] else
+                         f"not solved in {r['guesses']:,} guesses") + f" ({r['seconds']:.1f} s)\n")
+
+    _warm_kernels(_Progress())
+    results = run_guessing(cfg, args.trials, args.seed, progress)
+    summ = summarize_guessing(results)
+    g = (f"{_fmt(summ['guesses_mean'])} mean, {_fmt(summ['guesses_median'])} median "
+         f"({_fmt(summ['guesses_min'])}-{_fmt(summ['guesses_max'])})" if summ["solved"] else "none solved")
+    print(f"solved {summ['solved']}/{summ['trials']}; guesses until solved: {g}; "
+          f"{_fmt(summ['guesses_per_second'])} guesses/s")
+    if summ["test_fraction_mean"] is not None:
+        print(f"  solved nets misclassify {summ['test_fraction_mean']:.4f} of {cfg.final_size} fresh sequences")
+    if ref["guesses_mean"] is not None:
+        print(f"  {ref['source']}: {ref['guesses_mean']:,} guesses (mean)")
+    print(f"  paper: {ref['paper']}")
+    if args.json:
+        _write_json(args.json, {"task": args.task, "version": __version__, "seed": args.seed, "config": asdict(cfg),
+                                "summary": summ, "reference": {k: v for k, v in ref.items() if k != "config"},
+                                "trials": [{k: v for k, v in r.items() if k != "W"} for r in results]})
+        print(f"wrote {args.json}")
+    return 0
+
 
 def cmd_report(args) -> int:
     from .report import build_report
@@ -547,6 +588,18 @@ def _parser() -> argparse.ArgumentParser:
     li = sub.add_parser("list", help="every experiment and table row, with weights, trials and cost estimates")
     li.add_argument("--json", action="store_true", help="print JSON")
     li.set_defaults(func=cmd_list)
+
+    g = sub.add_parser("guess", help="random weight guessing (spec §7) on 3a, 3b or the parity problem")
+    g.add_argument("task", choices=("3a", "3b", "parity"))
+    g.add_argument("--T", type=int, help="3a/3b sequence length parameter (default 100)")
+    g.add_argument("--N", type=int, help="3a/3b informative elements (default 3)")
+    g.add_argument("--arch", choices=("A1", "A2", "A2-noself"), help="the guessed net (default A1, D34)")
+    g.add_argument("--noise", type=float, help="parity: uniform input noise in [-noise, noise] (default 0)")
+    g.add_argument("--trials", type=int, default=10, help="independent trials (default 10)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the trials (default 0)")
+    g.add_argument("--max-guesses", type=int, help="cap per trial (default 1,000,000)")
+    g.add_argument("--json", metavar="PATH", help="also write the summary and every trial as JSON")
+    g.set_defaults(func=cmd_guess)
 
     rr = sub.add_parser("report", help="an HTML page and a Markdown file of a results store: tables ours vs the "
                         "paper's, learning curves, inside trained nets, error flow (needs lstm1997[plot])")

@@ -160,12 +160,6 @@ class EndTest:
         self.sequences = 0
         self.calls = 0
 
-    def wrong(self, net: RNN) -> np.ndarray:
-        """Boolean ``(len(batch),)``: which sequences ``net`` misclassifies (runs the whole batch)."""
-        Y = predict_rnn(net, self.batch)
-        err = np.abs(Y[self.batch.end_indices()] - self.batch.targets[self.batch.end_indices()])
-        return ~(err < self.tol).all(axis=1)
-
     def __call__(self, net: RNN) -> bool:
         self.calls += 1
         bad = 0

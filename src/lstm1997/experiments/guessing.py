@@ -4,18 +4,19 @@
 The paper itself has no numbers for guessing [P]: it states that guessing solves 3a/3b faster than
 LSTM and than all published methods, and the parity variant faster than the methods Bengio &
 Frasconi tested. The protocol below follows the authors' companion work (spec §7 [S], not verified
-against the originals) where the paper is silent; every such reading is in docs/decisions.md (D31).
+against the originals) where the paper is silent; every such reading is in docs/decisions.md (D34).
 
 One trial (``GuessConfig`` defaults in brackets):
 
 1. Draw the trial's fixed set of ``n_set`` sequences of the task [256 for 3a/3b, as the paper's ST1
    test set; 100 for parity, the companion work's training set].
 2. Guess (:func:`lstm1997.guessing.guess`): draw every weight of the small fully recurrent net
-   [A1: 1 input, 1 output, n = 1 hidden unit, all logistic, every unit sees the input and every
-   unit at t-1, the hidden unit biased, the output not] uniformly from [-100, 100]; the guess
-   *passes* when at most ``max_wrong`` sequences of the fixed set are misclassified (absolute end
-   error not below ``tol``) [3a: 0 wrong, tol 0.2 (the paper's ST1); 3b: fewer than 6, tol 0.2
-   (ST1 of 3b); parity: 0 wrong, tol 0.1 (companion work)].
+   [A1: 1 input, 1 output, n = 1 hidden unit, all logistic, fully connected with the paper's
+   timing: the hidden unit sees the input and both units at t-1, the output sees the input, itself
+   at t-1 and the hidden unit at t; the hidden unit biased, the output not; 7 weights] uniformly
+   from [-100, 100]; the guess *passes* when at most ``max_wrong`` sequences of the fixed set are
+   misclassified (absolute end error not below ``tol``) [3a: 0 wrong, tol 0.2 (the paper's ST1);
+   3b: fewer than 6, tol 0.2 (ST1 of 3b); parity: 0 wrong, tol 0.1 (companion work)].
 3. Confirmation: a passing guess is tested once more with the same criterion on a fresh set of
    ``n_set`` sequences; only if it passes again is the task solved (a guess that was merely lucky
    on the fixed set is counted as a guess and rejected, and the search goes on).
@@ -60,10 +61,11 @@ TASKS = tuple(_CRITERION)
 
 #: The small architectures of the companion work (spec §7 [S]); see :meth:`GuessConfig.mask`.
 ARCHITECTURES = {
-    "A1": "fully recurrent: every unit (n hidden, 1 output) sees the input and every unit at t-1; "
-          "hidden units biased, the output not (default n = 1)",
+    "A1": "fully recurrent, n hidden units (default 1): hidden units see the input and every unit at t-1, "
+          "the output sees the input, itself at t-1 and the hidden units at t; hidden units biased, "
+          "the output not",
     "A2": "n hidden units (default 10), each sees the input, itself and the output at t-1; the output sees "
-          "the input and every hidden unit at t-1; every unit biased",
+          "the input and every hidden unit at t; every unit biased",
     "A2-noself": "A2 without the hidden units' self-connections",
 }
 
@@ -71,7 +73,8 @@ ARCHITECTURES = {
 PAPER_CLAIMS = {
     "3a": "guessing solves 3a faster than LSTM and all published methods (Section 5.3); no figure given. "
           "LSTM, Table 4: ST1 after 27,380 (T=100, N=3), 58,370 (T=100, N=1), 446,850 (T=1000, N=3) "
-          "training sequences",
+          "training sequences. A third-party claim of about 718 guesses for the 2-sequence problem is "
+          "unverified [S]",
     "3b": "guessing solves 3b faster than LSTM (Section 5.3); no figure given. LSTM, Table 5: ST1 after "
           "41,740 (T=100, N=3), 74,950 (T=100, N=1), 481,060 (T=1000, N=1) training sequences",
     "parity": "guessing solves a variant of Bengio & Frasconi's parity problem faster than the seven methods "
@@ -87,6 +90,25 @@ COMPANION_FIGURES = {
     ("latch I", None, False): 6,            # 40 runs; Bengio et al. 1994 report 1600 trials
     ("latch II", None, False): 22,
 }
+
+
+class _SameStepArchitecture(RNNArchitecture):
+    """Kind ``"full"`` widened by the connections hidden(t) -> outputs(t): the 1997 paper's timing
+    (spec §1.3: hidden units first, from x(t) and the units at t-1; outputs from the current hidden
+    activations). The guessing nets need it: no net whose output reads the hidden units only at t-1
+    can compute parity (docs/decisions.md D34). ``lstm1997.rnn.KINDS`` has no such kind, so it lives
+    here, privately; the kernels support any same-step connection from an earlier unit. Note that
+    ``to_dict``/``from_dict`` give back a plain ``RNNArchitecture`` (without these connections)."""
+
+    def mask(self) -> np.ndarray:
+        m = super().mask()
+        m[self.rows_out, self.cols_now.start:self.cols_now.start + self.hidden] = True
+        return m
+
+    def describe(self) -> str:
+        return (f"{self.n_in} input(s), {self.hidden} hidden, {self.n_out} output(s): every unit sees x(t) and "
+                f"every unit at t-1, outputs also the hidden units at t; bias on every unit; "
+                f"{self.n_weights} weights")
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class GuessConfig:
             raise ValueError(f"need finite low < high, got [{self.low!r}, {self.high!r}]")
         if self.tol is not None and not (_finite(self.tol) and self.tol > 0):
             raise ValueError(f"tol must be a positive number, got {self.tol!r}")
+        if not isinstance(self.confirm, bool):
+            raise ValueError(f"confirm must be True or False, got {self.confirm!r}")
         if self.output_bias not in (None, True, False):
             raise ValueError(f"output_bias must be None, True or False, got {self.output_bias!r}")
 
@@ -153,24 +177,35 @@ class GuessConfig:
         return self.max_wrong if self.max_wrong is not None else _CRITERION[self.task][1]
 
     def architecture(self) -> RNNArchitecture:
-        """The net guessed: 1 input, 1 output, ``n_hidden`` logistic hidden units, kind ``"full"``
-        (every connection reads the units at t-1), restricted by :meth:`mask`."""
-        return RNNArchitecture(n_in=1, n_out=1, hidden=self.n_hidden, kind="full", bias=True)
+        """The net guessed: 1 input, 1 output, ``n_hidden`` logistic hidden units, the 1997 timing
+        (hidden units read the units at t-1, the output reads the hidden units at t), restricted to
+        the companion architecture's connections by :meth:`mask`."""
+        return _SameStepArchitecture(n_in=1, n_out=1, hidden=self.n_hidden, kind="full", bias=True)
 
     def mask(self) -> np.ndarray:
-        """Which weights of :meth:`architecture` are present (see :data:`ARCHITECTURES`)."""
+        """Which weights of :meth:`architecture` are present (see :data:`ARCHITECTURES`).
+
+        A1: hidden unit i sees x(t), every unit (hidden and output) at t-1 and its bias; the output
+        sees x(t), itself at t-1 and every hidden unit at t (no bias unless ``output_bias``).
+        A2: hidden unit i sees x(t), itself and the output at t-1 and its bias; the output sees x(t),
+        every hidden unit at t and its bias. A2-noself: A2 without the hidden self-connections.
+        """
         a = self.architecture()
-        m = a.mask().copy()
-        H, out = a.hidden, a.hidden            # the output is unit H (the last unit)
-        if self.arch in ("A2", "A2-noself"):
-            prev = np.zeros((a.n_units, a.n_units), dtype=bool)
+        H = a.hidden                                   # the output is unit H (the last unit)
+        m = np.zeros((a.n_units, a.n_src), dtype=bool)
+        m[:, a.cols_in] = True                         # every unit sees the input x(t)
+        prev = m[:, a.cols_prev]                       # views into m
+        now = m[:, a.cols_now]
+        if self.arch == "A1":
+            prev[:H, :] = True                         # hidden units see every unit at t-1
+            prev[H, H] = True                          # the output sees itself at t-1
+        else:
             if self.arch == "A2":
-                prev[np.arange(H), np.arange(H)] = True   # hidden unit i sees itself
-            prev[:H, out] = True                           # hidden units see the output
-            prev[out, :H] = True                           # the output sees every hidden unit
-            m[:, a.cols_prev] = prev
-        bias = self.output_bias if self.output_bias is not None else self.arch != "A1"
-        m[out, a.col_bias] = bias
+                prev[np.arange(H), np.arange(H)] = True    # hidden unit i sees itself at t-1
+            prev[:H, H] = True                         # hidden units see the output at t-1
+        now[H, :H] = True                              # the output sees every hidden unit at t
+        m[:H, a.col_bias] = True
+        m[H, a.col_bias] = self.output_bias if self.output_bias is not None else self.arch != "A1"
         return m
 
     def n_weights(self) -> int:
@@ -192,9 +227,10 @@ class GuessConfig:
         task = (f"parity, lengths {self.min_length}..{self.max_length}"
                 + (f", noise ±{self.parity_noise}" if self.parity_noise else "")
                 if self.task == "parity" else f"{self.task}, T={self.T}, N={self.N}")
+        confirm = ", confirmed on a fresh set" if self.confirm else ""
         return (f"{task}; {self.arch} (n={self.n_hidden}, {self.n_weights()} weights) in "
                 f"[{self.low:g}, {self.high:g}]; solved = at most {self.wrong_allowed} of {self.set_size} "
-                f"wrong (|end error| >= {self.tolerance:g}){', confirmed on a fresh set' if self.confirm else ''}")
+                f"wrong (|end error| >= {self.tolerance:g}){confirm}")
 
 
 def _int(name, v, lo) -> int:
@@ -292,7 +328,8 @@ def reference(cfg: GuessConfig) -> dict:
     key = (cfg.task, cfg.arch, cfg.parity_noise > 0)
     fig = COMPANION_FIGURES.get(key) if cfg.task == "parity" else None
     comparable = (fig is not None and cfg.min_length == 25 and cfg.max_length == 50
-                  and cfg.parity_noise in (0.0, 0.2) and cfg.n_hidden == (1 if cfg.arch == "A1" else 10))
+                  and cfg.parity_noise in (0.0, 0.2) and cfg.n_hidden == (1 if cfg.arch == "A1" else 10)
+                  and (cfg.low, cfg.high) == (-100.0, 100.0) and cfg.output_bias is None)
     return {"guesses_mean": fig if comparable else None,
             "source": "companion work on guessing [S, unverified]" if comparable else None,
             "paper": PAPER_CLAIMS[cfg.task],
