@@ -168,11 +168,23 @@ class Store:
             return True
         raise StoreError(f"{self.path}: not an lstm1997 results store (an SQLite database of another application)")
 
+    def _journal_wal(self) -> str:
+        """Switch to WAL. Two processes opening a fresh file at once may both try; SQLite answers the second
+        "database is locked" at once (the busy timeout does not cover this switch), so retry for up to 30 s."""
+        end = time.monotonic() + 30.0
+        while True:
+            try:
+                return self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > end:
+                    raise
+                time.sleep(0.01)
+
     def _open(self) -> None:
         """Validate the file, switch to WAL, initialise a fresh one inside a write transaction."""
         try:
             fresh = self._inspect()  # read-only: a foreign file is refused before anything is written to it
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = self._journal_wal()
             if str(mode).lower() != "wal":
                 raise StoreError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
             self._conn.execute("PRAGMA synchronous=FULL")
