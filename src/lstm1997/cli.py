@@ -108,6 +108,12 @@ def _matching_row(exp, cfg):
     return None
 
 
+def _duration(sec: float) -> str:
+    from .runner.progress import duration
+
+    return duration(sec)
+
+
 def _fmt(v, fmt="{:,.0f}"):
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
@@ -237,14 +243,6 @@ def cmd_list(args) -> int:
     print("\nestimates: the paper's mean sequences x mean length x measured cost per step; a faithful run may "
           "need more (see README).")
     return 0
-
-
-def _duration(sec: float) -> str:
-    if sec < 90:
-        return f"{sec:.0f} s"
-    if sec < 5400:
-        return f"{sec / 60:.0f} min"
-    return f"{sec / 3600:.1f} h"
 
 
 def _plausible(paper: dict, ours: dict) -> bool:
@@ -424,15 +422,9 @@ def cmd_status(args) -> int:
     return 0
 
 
-def _paper_success(p: dict) -> str:
-    return p.get("success_text") or _fmt(p.get("success_rate"), "{:.0%}")
-
-
-def _paper_sequences(p: dict) -> str:
-    return p.get("sequences_text") or _fmt(p.get("sequences"))
-
-
 def _print_table(exp, report, quick: bool) -> None:
+    from .experiments._base import paper_text
+
     print(f"\n{exp.title}" + (f" — {exp.notes}" if exp.notes else ""))
     head = f"{'row':<19}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
     for c in exp.columns:
@@ -441,15 +433,15 @@ def _print_table(exp, report, quick: bool) -> None:
     for r in report:
         if r.get("cited"):
             p = r["paper"]
-            print(f"{r['row']:<19}{'-':>7}{_paper_success(p):>14}{'-':>7}"
-                  f"{_paper_sequences(p):>17}{'cited, not run':>32}  ({r['cited']})")
+            ps, pq = paper_text(p)
+            print(f"{r['row']:<19}{'-':>7}{ps:>14}{'-':>7}{pq:>17}{'cited, not run':>32}  ({r['cited']})")
             continue
         o, p = r["ours"], r["paper"]
         seq = (f"{_fmt(o['sequences_mean'])} ± {_fmt(o['sequences_std'])} ({_fmt(o['sequences_median'])})"
                if o["successes"] else "none solved")
         n = f"{o['trials']}" + (f"/{r['trials_planned']}" if o["trials"] != r.get("trials_planned", o["trials"]) else "")
-        line = (f"{r['row']:<19}{n:>7}{_paper_success(p):>14}"
-                f"{_fmt(o['success_rate'], '{:.0%}'):>7}{_paper_sequences(p):>17} {seq:>31}")
+        ps, pq = paper_text(p)
+        line = (f"{r['row']:<19}{n:>7}{ps:>14}{_fmt(o['success_rate'], '{:.0%}'):>7}{pq:>17} {seq:>31}")
         for c in exp.columns:
             line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(o.get(c.key), c.fmt):>10}"
         print(line + ("" if r["plausible"] else "  ! outside plausible range"))

@@ -14,7 +14,7 @@ import numpy as np
 from ..network import Architecture
 from .protocol import TrialResult, run_trial
 
-__all__ = ["Row", "Column", "Experiment", "trial_figures", "summarize", "quick_cap"]
+__all__ = ["Row", "Column", "Experiment", "trial_figures", "summarize", "quick_cap", "paper_text"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,11 @@ def quick_cap(arch: Architecture, mean_length: float, budget: float = 2e8, lo: i
     """Sequences a trial may train on under ``--budget quick``: about ``budget`` weight-steps."""
     return int(np.clip(budget / (arch.n_weights * max(mean_length, 1.0)), lo, hi))
 
+
+
+def paper_text(paper: dict, missing: str = "-") -> tuple[str, str]:
+    """A row's paper success rate and mean sequences until success as printed: the paper's words where
+    it gives no number (``success_text``, e.g. "some fraction"; ``sequences_text``, e.g. "> 5,000,000")."""
+    rate, seqs = paper.get("success_rate"), paper.get("sequences")
+    return (paper.get("success_text") or (missing if rate is None else f"{rate:.0%}"),
+            paper.get("sequences_text") or (missing if seqs is None else f"{seqs:,.0f}"))

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import __version__
+from ..experiments._base import paper_text
+from ..runner.progress import duration as _duration
 from .collect import RowData, TableData, collect, final_network
 
 __all__ = ["build_report", "Report", "ReportError"]
@@ -45,40 +47,25 @@ def _fmt(v, fmt="{:,.0f}") -> str:
     return fmt.format(v)
 
 
-def _paper_success(p: dict) -> str:
-    return p.get("success_text") or _fmt(p.get("success_rate"), "{:.0%}")
-
-
-def _paper_sequences(p: dict) -> str:
-    return p.get("sequences_text") or _fmt(p.get("sequences"))
-
-
 def _row_cells(rd: RowData, columns) -> list[str]:
     """The cells of one table line (plain text)."""
     p = rd.paper
+    success, sequences = paper_text(p, "–")
     weights = p.get("weights_text") or _fmt(p.get("weights"))
     if rd.cited:
-        return [rd.label, weights, "cited", f"– (paper {rd.paper_trials})", _paper_success(p), "–",
-                _paper_sequences(p), "cited, not re-run: " + rd.cited, "–", "–"] + ["–"] * len(columns)
+        return [rd.label, weights, "cited", f"– (paper {rd.paper_trials})", success, "–",
+                sequences, "cited, not re-run: " + rd.cited, "–", "–"] + ["–"] * len(columns)
     if rd.ours is None:
-        return [rd.label, weights, "–", f"0 (paper {rd.paper_trials})", _paper_success(p), "–",
-                _paper_sequences(p), "not run in this store", "–", "–"] + ["–"] * len(columns)
+        return [rd.label, weights, "–", f"0 (paper {rd.paper_trials})", success, "–",
+                sequences, "not run in this store", "–", "–"] + ["–"] * len(columns)
     o = rd.ours
     seq = (f"{_fmt(o['sequences_mean'])} ± {_fmt(o['sequences_std'])} (median {_fmt(o['sequences_median'])}; "
            f"{_fmt(o['sequences_min'])}–{_fmt(o['sequences_max'])})" if o["successes"] else "none solved")
     n = f"{o['trials']}" + (f"/{rd.planned}" if rd.planned != o["trials"] else "") + f" (paper {rd.paper_trials})"
     extra = [f"{_fmt(p.get(c.key), c.fmt)} → {_fmt(o.get(c.key), c.fmt)}" for c in columns]
-    return [rd.label, weights, f"{rd.cap:,} · v{rd.version}", n, _paper_success(p),
-            _fmt(o["success_rate"], "{:.0%}"), _paper_sequences(p), seq, f"{o['successes']}/{o['trials']}",
+    return [rd.label, weights, f"{rd.cap:,} · v{rd.version}", n, success,
+            _fmt(o["success_rate"], "{:.0%}"), sequences, seq, f"{o['successes']}/{o['trials']}",
             _duration(rd.seconds)] + extra
-
-
-def _duration(sec: float) -> str:
-    if sec < 90:
-        return f"{sec:.0f} s"
-    if sec < 5400:
-        return f"{sec / 60:.0f} min"
-    return f"{sec / 3600:.1f} h"
 
 
 #: what each table of the paper is about
