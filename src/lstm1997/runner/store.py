@@ -153,9 +153,11 @@ class Store:
 
     def _inspect(self) -> bool:
         """Return True for a fresh database (to initialise), False for one of ours; raise StoreError otherwise."""
-        c = self._conn
-        app = c.execute("PRAGMA application_id").fetchone()[0]
-        ver = c.execute("PRAGMA user_version").fetchone()[0]
+        # one statement, so one snapshot: read one by one, another process initialising the file may commit
+        # between the reads (application_id still 0, tables already there) and the file would look foreign
+        app, ver, n = self._conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),"
+            " (SELECT count(*) FROM sqlite_master)").fetchone()
         if app == APPLICATION_ID:
             if ver > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: results store schema version {ver} is newer than this code "
@@ -163,7 +165,6 @@ class Store:
             if ver < 1:
                 raise StoreError(f"{self.path}: results store with unknown schema version {ver}")
             return False
-        n = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if app == 0 and n == 0:
             return True
         raise StoreError(f"{self.path}: not an lstm1997 results store (an SQLite database of another application)")
