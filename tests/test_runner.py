@@ -161,6 +161,91 @@ def test_ctrl_c_checkpoints_running_trials_and_a_rerun_resumes_them(tmp_path, lo
     assert got == long_reference
 
 
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, dashboard_address=None, silence_logs=50) as cluster:
+        with Store(tmp_path / "w.sqlite") as store:
+            ids = register(store, _specs()[:1], "t")
+            t0 = time.monotonic()
+            with pytest.raises(RunnerError, match=r"no Dask workers are connected .*\(waited 2 s"):
+                run_trials(store, ids, scheduler=cluster.scheduler_address, scheduler_timeout=2)
+            assert time.monotonic() - t0 < 15
+            assert store.get(ids[0])["status"] == "pending", "nothing claimed"
+
+
+def test_a_worker_of_another_version_refuses_the_segment():
+    from lstm1997.runner.worker import run_segment
+
+    s = _specs()[0]
+    job = {"id": 1, "fn": s.fn, "args": s.args, "seed": s.seed}
+    with pytest.raises(RuntimeError, match=f"this worker runs lstm1997 {__version__}, the trial was submitted "
+                                           "by 0.0.1"):
+        run_segment({**job, "version": "0.0.1"}, None, 60.0, 10)
+    assert run_segment({**job, "version": __version__}, None, 60.0, 10)["sequences"] >= 10
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_lost_scheduler_is_a_clear_error_and_a_rerun_resumes(tmp_path, long_reference):
+    """The scheduler dies (SIGKILL) while trials run on its workers: a RunnerError saying so, within seconds;
+    no trial marked failed or left claimed; their checkpoints kept; a run on another cluster finishes them
+    with exactly the uninterrupted results."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    distributed = pytest.importorskip("distributed")
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = _free_port()
+    addr = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", ":0"], **quiet),
+             subprocess.Popen([dask, "worker", addr, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+                              **quiet)]
+    try:
+        with Store(tmp_path / "lost.sqlite") as store:
+            ids = register(store, _long_specs(), "long")
+            killed = []
+
+            class KillTheSchedulerOnResume:
+                def __getattr__(self, name):
+                    return lambda *a, **k: None
+
+                def running(self, i, sequences, seconds):
+                    if sequences > 0 and not killed:       # a checkpoint is in the store: kill now
+                        os.killpg(procs[0].pid, signal.SIGKILL)
+                        procs[0].wait()
+                        killed.append(time.monotonic())
+
+            with pytest.raises(RunnerError, match="lost the connection to the Dask scheduler at " + addr):
+                run_trials(store, ids, scheduler=addr, scheduler_timeout=60, checkpoint_seconds=0.2,
+                           progress=KillTheSchedulerOnResume())
+            assert killed and time.monotonic() - killed[0] < 10
+            assert all(r["status"] == "pending" for r in store.records(ids=ids)), "none failed, none held"
+            assert any(store.load_checkpoint(i) is not None for i in ids)
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None, silence_logs=50) as cluster:
+                again = run_trials(store, ids, scheduler=cluster.scheduler_address, checkpoint_seconds=60)
+            assert not again.errors and sorted(again.finished) == sorted(ids)
+            got = {store.get(i)["key"]: ({k: v for k, v in store.get(i)["result"].items() if k != "seconds"},
+                                         store.get(i)["artifact"]) for i in ids}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert got == long_reference
+
+
 def test_progress_on_a_terminal_rewrites_one_line_and_estimates_the_end():
     import io
     from types import SimpleNamespace

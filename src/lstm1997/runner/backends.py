@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import logging
 import multiprocessing as mp
 import os
 import queue as queue_mod
 import time
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from .worker import _hooks, init_local_worker, run_segment
@@ -47,6 +49,10 @@ class InProcess:
     def wait(self, futures, timeout):
         return {f for f in futures if f.done()}
 
+    def result(self, fut) -> dict:
+        """The segment's result; a trial's own failure is raised as it is."""
+        return fut.result()
+
     def poll_progress(self) -> list:
         return []
 
@@ -72,6 +78,17 @@ class LocalPool:
 
     def wait(self, futures, timeout):
         return cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED).done
+
+    def result(self, fut) -> dict:
+        """The segment's result; a trial's own failure is raised as it is, a dead worker process is a
+        :class:`RunnerError` (the pool cannot go on)."""
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            raise RunnerError("a worker process died unexpectedly (killed, out of memory, or a script that calls "
+                              "run_trials outside `if __name__ == '__main__':`); finished trials and the "
+                              "checkpoints of the others are in the store: run the same command again to "
+                              "resume") from None
 
     def poll_progress(self) -> list:
         out = []
@@ -109,6 +126,9 @@ class DaskCluster:
         except ImportError:
             raise RunnerError("running on a Dask cluster needs Dask: pip install 'lstm1997[dask]'") from None
         self._own = not isinstance(scheduler, distributed.Client)
+        self._futures: set = set()
+        self._event = f"lstm1997-stop-{uuid.uuid4().hex}"
+        self._subscribed = False
         if self._own:
             try:
                 self.client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
@@ -117,8 +137,16 @@ class DaskCluster:
                                   f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
         else:
             self.client = scheduler
+        self._address = getattr(self.client.scheduler, "address", None) or str(scheduler)
+        self._version = version
         try:
+            if not self.client.nthreads():     # workers may still be starting (a batch queue, autoscaling)
+                self.client.wait_for_workers(1, timeout=timeout)
             versions = self.client.run(_worker_version)
+        except TimeoutError:
+            self.close()
+            raise RunnerError(f"no Dask workers are connected to the scheduler at {self._address} (waited "
+                              f"{timeout:g} s; --scheduler-timeout, or scheduler_timeout=, to wait longer)") from None
         except Exception as e:
             self.close()
             raise RunnerError(f"the Dask workers cannot run lstm1997 ({type(e).__name__}: {e}); install "
@@ -129,15 +157,27 @@ class DaskCluster:
             raise RunnerError("no Dask workers are connected" if not versions else
                               f"Dask workers run another lstm1997 version ({bad}); this is {version}")
         self.workers = len(versions)
-        self.capacity = max(1, sum(self.client.nthreads().values()))
-        self._event = f"lstm1997-stop-{uuid.uuid4().hex}"
-        self._futures: set = set()
+        self._capacity, self._capacity_at = max(1, sum(self.client.nthreads().values())), time.monotonic()
         # progress of running segments: the workers log events on this topic (run_segment)
         self._progress: collections.deque = collections.deque()
         self.client.subscribe_topic(self._event + "-progress", lambda ev: self._progress.append(tuple(ev[1])))
+        self._subscribed = True
+
+    @property
+    def capacity(self) -> int:
+        """Worker threads of the cluster now (asked at most every 5 s): workers may join or leave."""
+        if time.monotonic() - self._capacity_at > 5.0:
+            self._capacity_at = time.monotonic()
+            try:
+                self._capacity = max(1, sum(self.client.nthreads().values()))
+            except Exception:           # a lost scheduler is reported by result()
+                pass
+        return self._capacity
 
     def submit(self, job, checkpoint, seconds, sequences):
-        f = self.client.submit(run_segment, job, checkpoint, seconds, sequences, None, self._event, pure=False)
+        # the version goes along: a worker that joins later with another lstm1997 refuses the segment
+        f = self.client.submit(run_segment, {**job, "version": self._version}, checkpoint, seconds, sequences,
+                               None, self._event, pure=False)
         self._futures.add(f)
         return f
 
@@ -150,6 +190,30 @@ class DaskCluster:
             time.sleep(0.02)
         self._futures -= done
         return done
+
+    def result(self, fut) -> dict:
+        """The segment's result; a trial's own failure is raised as it is (a worker killed again and again
+        while running it is one: ``KilledWorker``), a lost scheduler is a :class:`RunnerError`."""
+        import distributed
+
+        if fut.cancelled() or self.client.status != "running":
+            self._quiet_client()
+            raise RunnerError(f"lost the connection to the Dask scheduler at {self._address}; finished trials "
+                              "and the checkpoints of the others are in the store: run the same command again "
+                              "(when the scheduler is back) to resume")
+        try:
+            return fut.result()
+        except (distributed.comm.CommClosedError, cf.CancelledError):
+            self._quiet_client()
+            raise RunnerError(f"lost the connection to the Dask scheduler at {self._address}; finished trials "
+                              "and the checkpoints of the others are in the store: run the same command again "
+                              "(when the scheduler is back) to resume") from None
+
+    def _quiet_client(self) -> None:
+        """After a lost connection, Dask's client logs its failed reconnection (with tracebacks) as it is
+        closed; this error is reported by the runner, once, instead."""
+        for name in ("distributed.client", "distributed.utils", "distributed.comm"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
     def poll_progress(self) -> list:
         out = []
@@ -172,9 +236,11 @@ class DaskCluster:
             except Exception:
                 pass
             self._futures.clear()
-        try:
-            self.client.unsubscribe_topic(self._event + "-progress")
-        except Exception:
-            pass
+        if self._subscribed:
+            self._subscribed = False
+            try:
+                self.client.unsubscribe_topic(self._event + "-progress")
+            except Exception:
+                pass
         if self._own:
             self.client.close()

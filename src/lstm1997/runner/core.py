@@ -21,7 +21,6 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from .backends import DaskCluster, InProcess, LocalPool, RunnerError
@@ -162,12 +161,9 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
             for fut in done:
                 i = flying.pop(fut)
                 try:
-                    seg = fut.result()
-                except BrokenProcessPool:
-                    raise RunnerError("a worker process died unexpectedly (killed, out of memory, or a script "
-                                      "that calls run_trials outside `if __name__ == '__main__':`); finished "
-                                      "trials and the checkpoints of the others are in the store: run again to "
-                                      "resume") from None
+                    seg = backend.result(fut)
+                except RunnerError:
+                    raise
                 except Exception as e:
                     msg = f"{type(e).__name__}: {e}"
                     store.fail(i, msg)

@@ -86,12 +86,19 @@ def _dask_report(name: str) -> Callable[[tuple], None] | None:
 
 def run_segment(job: dict, checkpoint: bytes | None, seconds: float, sequences: int | None,
                 stop: Callable[[], bool] | None = None, dask_event: str | None = None) -> dict:
-    """Run one segment of ``job`` (``{"id", "fn", "args", "seed"}``) for at most about ``seconds`` of
+    """Run one segment of ``job`` (``{"id", "fn", "args", "seed"}``, and ``"version"`` to check this
+    worker's lstm1997 against) for at most about ``seconds`` of
     compute time and ``sequences`` training sequences (checked between chunks).
 
     Returns ``{"id", "finished": True, "result", "artifact", "seconds", "sequences"}`` or
     ``{"id", "finished": False, "checkpoint", "seconds", "sequences"}``.
     """
+    if job.get("version") is not None:
+        from .. import __version__
+
+        if job["version"] != __version__:
+            raise RuntimeError(f"this worker runs lstm1997 {__version__}, the trial was submitted by "
+                               f"{job['version']}: install the same version on every worker")
     run = resolve(job["fn"])(job["args"], job["seed"], checkpoint)
     stop = stop or _hooks["stop"] or (_dask_stop(dask_event) if dask_event else None)
     report = _hooks["progress"] or (_dask_report(dask_event) if dask_event else None)
