@@ -1,11 +1,14 @@
 """Killing `lstm1997 reproduce` (SIGKILL, SIGINT) at random moments and running the same command again
 ends with the results of an uninterrupted run: no trial lost, none duplicated, every number the same."""
 
+import os
 import pathlib
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from lstm1997.runner import Store
 
@@ -27,10 +30,16 @@ def _start(db, jobs):
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_killed_and_interrupted_runs_resume_to_the_uninterrupted_result(tmp_path, rng):
-    ref = subprocess.run([str(EXE), *ARGS, "--db", str(tmp_path / "ref.sqlite"), "--jobs", "1"],
-                         capture_output=True, text=True, timeout=300)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    db = tmp_path_factory.mktemp("ref") / "ref.sqlite"
+    ref = subprocess.run([str(EXE), *ARGS, "--db", str(db), "--jobs", "1"], capture_output=True, text=True,
+                         timeout=300)
     assert ref.returncode == 0, ref.stderr
+    return _results(db)
+
+
+def test_killed_and_interrupted_runs_resume_to_the_uninterrupted_result(tmp_path, rng, reference):
     db = tmp_path / "killed.sqlite"
     kills = []
     for sig in (signal.SIGKILL, signal.SIGINT, signal.SIGKILL, signal.SIGINT):
@@ -56,6 +65,40 @@ def test_killed_and_interrupted_runs_resume_to_the_uninterrupted_result(tmp_path
     done = subprocess.run([str(EXE), *ARGS, "--db", str(db), "--jobs", "2"], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    assert _results(db) == _results(tmp_path / "ref.sqlite")
+    assert _results(db) == reference
     with Store(db) as store:
         assert any(r["attempts"] > 1 for r in store.records()), "some trial was resumed"
+
+
+def test_sigterm_to_the_process_group_stops_cleanly_with_checkpoints(tmp_path, reference):
+    """`timeout`, Slurm, systemd and a terminal signal the whole process group: the worker processes get
+    the SIGTERM too. They must leave stopping to the command (not die and break the pool), so that it ends
+    as after Ctrl-C: checkpoints saved, exit 130, the command to resume; and resuming gives the results."""
+    db = tmp_path / "term.sqlite"
+    p = subprocess.Popen([str(EXE), *ARGS, "--db", str(db), "--jobs", "2"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        end = time.monotonic() + 120
+        while time.monotonic() < end and p.poll() is None:   # until a trial runs (the store says so)
+            if db.exists():
+                with Store(db, owner="test") as store:
+                    if any(r["status"] == "running" for r in store.records()):
+                        break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert p.poll() is None, "still running when signalled"
+        os.killpg(p.pid, signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode == 130, err
+    assert "died" not in err and "Traceback" not in err, err
+    assert "running trial(s) kept a checkpoint. To resume, run: lstm1997 reproduce 7" in err
+    with Store(db) as store:
+        assert all(r["status"] in ("pending", "done") for r in store.records()), "nothing left claimed"
+    done = subprocess.run([str(EXE), *ARGS, "--db", str(db), "--jobs", "2"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert _results(db) == reference

@@ -161,6 +161,44 @@ def test_ctrl_c_checkpoints_running_trials_and_a_rerun_resumes_them(tmp_path, lo
     assert got == long_reference
 
 
+@pytest.mark.parametrize("peer", ["silent", "web server"])
+def test_a_peer_that_is_not_a_scheduler_is_a_clear_error_not_a_hang(tmp_path, peer):
+    """Dask's client waits forever on a peer that accepts the connection and never answers (and dies
+    reading a web server's reply as a frame length); the runner gives up after the timeout + 5 s."""
+    import socket
+    import threading
+
+    pytest.importorskip("distributed")
+    server = socket.create_server(("127.0.0.1", 0))
+    conns = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = server.accept()
+            except OSError:
+                return
+            conns.append(c)
+            if peer == "web server":
+                c.recv(1024)
+                c.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/html\r\n\r\n<html>no</html>")
+
+    threading.Thread(target=serve, daemon=True).start()
+    addr = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        with Store(tmp_path / "p.sqlite") as store:
+            ids = register(store, _specs()[:1], "t")
+            t0 = time.monotonic()
+            with pytest.raises(RunnerError, match="scheduler's port is 8786|is this the scheduler's address"):
+                run_trials(store, ids, scheduler=addr, scheduler_timeout=1)
+            assert time.monotonic() - t0 < 15
+            assert store.get(ids[0])["status"] == "pending", "nothing claimed"
+    finally:
+        server.close()
+        for c in conns:
+            c.close()
+
+
 def test_a_scheduler_without_workers_is_a_clear_error(tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=0, dashboard_address=None, silence_logs=50) as cluster:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import gc
 import logging
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import sys
+import threading
 import time
 import uuid
 from concurrent.futures.process import BrokenProcessPool
@@ -69,6 +72,7 @@ class LocalPool:
     def __init__(self, n: int):
         ctx = mp.get_context("spawn")
         self.capacity = self.workers = n
+        self._broken = False
         self._stop, self._queue = ctx.Event(), ctx.Queue()
         self._ex = cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=init_local_worker,
                                           initargs=(self._stop, self._queue, os.getpid()))
@@ -85,6 +89,7 @@ class LocalPool:
         try:
             return fut.result()
         except BrokenProcessPool:
+            self._broken = True
             raise RunnerError("a worker process died unexpectedly (killed, out of memory, or a script that calls "
                               "run_trials outside `if __name__ == '__main__':`); finished trials and the "
                               "checkpoints of the others are in the store: run the same command again to "
@@ -102,7 +107,8 @@ class LocalPool:
         self._stop.set()
 
     def close(self, kill: bool = False) -> None:
-        if kill:
+        # a broken pool's SIGTERM does not end our workers (they ignore it, see init_local_worker): kill them
+        if kill or self._broken:
             for p in list((getattr(self._ex, "_processes", None) or {}).values()):
                 p.kill()
         self._ex.shutdown(wait=True, cancel_futures=True)
@@ -114,6 +120,49 @@ def _worker_version() -> str:
     import lstm1997
 
     return lstm1997.__version__
+
+
+def _connect(distributed, scheduler, timeout: float):
+    """A ``distributed.Client`` of ``scheduler``, or a :class:`RunnerError` within about ``timeout`` seconds.
+
+    Dask's own timeout covers a refused or unanswered connection, but not a peer that accepts and then
+    speaks another protocol (the dashboard's port, any web server): there the client waits forever or
+    dies reading a garbage frame length (MemoryError). So the client is made in a helper thread and given
+    up on after ``timeout`` + 5 s; the thread, stuck in Dask's connection, is left behind (a daemon)."""
+    box: dict = {}
+    ready = threading.Event()
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+        except BaseException as e:  # noqa: BLE001 - reported in the caller's thread, as a RunnerError
+            text = (str(e).splitlines()[0] if str(e) else "") if not isinstance(e, MemoryError) else \
+                "the peer's reply is not Dask's protocol (it read an absurd message length)"
+            box["error"] = f"{type(e).__name__}: {text}"
+            box["protocol"] = not isinstance(e, (OSError, TimeoutError))
+            del e
+        finally:
+            ready.set()
+        if "error" in box:
+            # the half-made Client closes itself when collected and complains (its scheduler is not
+            # there); that is this error again, already reported once
+            hook, sys.unraisablehook = sys.unraisablehook, lambda *a: None
+            try:
+                gc.collect()
+            finally:
+                sys.unraisablehook = hook
+
+    threading.Thread(target=connect, name="lstm1997-dask-connect", daemon=True).start()
+    if not ready.wait(timeout + 5.0):
+        raise RunnerError(f"no Dask scheduler answered at {scheduler!r} within {timeout + 5.0:g} s: something "
+                          "accepted the connection but did not answer as a scheduler (the scheduler's port is "
+                          "8786 by default; 8787 is its dashboard)")
+    if "error" in box:
+        hint = ("; is this the scheduler's address? (its port is 8786 by default; 8787 is its dashboard)"
+                if box["protocol"] else "")
+        raise RunnerError(f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s "
+                          f"({box['error']}){hint}")
+    return box["client"]
 
 
 class DaskCluster:
@@ -130,11 +179,7 @@ class DaskCluster:
         self._event = f"lstm1997-stop-{uuid.uuid4().hex}"
         self._subscribed = False
         if self._own:
-            try:
-                self.client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-            except (OSError, TimeoutError, ValueError, TypeError) as e:
-                raise RunnerError(f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s "
-                                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+            self.client = _connect(distributed, scheduler, timeout)
         else:
             self.client = scheduler
         self._address = getattr(self.client.scheduler, "address", None) or str(scheduler)

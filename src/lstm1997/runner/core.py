@@ -115,11 +115,7 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
             progress.message("stopping: running trials save a checkpoint at their next chunk "
                              "(Ctrl-C again to quit at once)")
 
-    main = threading.current_thread() is threading.main_thread()
     old = {}
-    if main:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            old[sig] = signal.signal(sig, on_signal)
     backend = None
     held: set[int] = set()
     try:
@@ -129,6 +125,10 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
             backend = InProcess(stopping.is_set, progress.update if progress is not None else (lambda m: None))
         else:
             backend = LocalPool(min(workers, len(todo)))
+        # only now: while connecting, nothing runs, and Ctrl-C simply ends the call (KeyboardInterrupt)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, on_signal)
         if progress is not None:
             progress.workers(backend.workers, "Dask" if scheduler is not None else
                              ("this process" if workers == 1 else "processes"))

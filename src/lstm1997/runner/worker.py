@@ -32,12 +32,15 @@ def resolve(name: str) -> Callable:
 
 
 def init_local_worker(stop_event, progress_queue, parent: int) -> None:
-    """Initialiser of local worker processes: Ctrl-C is the parent's business (it asks the workers to
-    stop through ``stop_event``); progress goes to ``progress_queue``. A watchdog thread ends the worker
+    """Initialiser of local worker processes: Ctrl-C and SIGTERM are the parent's business (it asks the
+    workers to stop through ``stop_event``, so that running trials hand back a checkpoint); a terminal's
+    Ctrl-C, ``timeout``, Slurm or systemd signal the whole process group, and a worker that died of it
+    would lose its segment and break the pool. Progress goes to ``progress_queue``. A watchdog thread ends the worker
     as soon as the parent is gone (killed): busy or idle, an orphan would otherwise run on, holding the
     parent's stdout and stderr open. ``parent`` is the parent's pid as the parent saw it (a worker that
     starts after its parent died must not take its adoptive parent for it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _hooks.update(stop=stop_event.is_set, progress=progress_queue.put)
 
     def watchdog() -> None:
