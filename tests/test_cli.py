@@ -80,6 +80,8 @@ def test_reproduce_quick_one_table(tmp_path):
     (("reproduce", "7", "--trials", 0), "--trials"),
     (("reproduce", "7", "--jobs", 0), "--jobs"),
     (("reproduce", "7", "--checkpoint-every", 0), "--checkpoint-every"),
+    (("reproduce", "7", "--checkpoint-sequences", 0), "--checkpoint-sequences"),
+    (("reproduce", "7", "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", -1), "--scheduler-timeout"),
     (("reproduce", "7", "--db", "/nonexistent-dir/x.sqlite"), "x.sqlite"),
     (("status", "--db", "/nonexistent.sqlite"), "no results store"),
 ])

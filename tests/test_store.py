@@ -302,6 +302,37 @@ def test_processes_opening_a_fresh_file_at_once_all_see_a_store(tmp_path):
             assert len(s.records()) == 1
 
 
+FULL_DISK = """
+import resource, sys
+from lstm1997.runner.store import Store, StoreError
+s = Store(sys.argv[1])
+ids = s.register([{"key": f"k{i}", "fn": "f", "args": {}, "seed": i, "version": "1"} for i in range(2)])
+s.claim(ids[0])
+s.finish(ids[0], {"n": 0}, b"a" * 1000, 1.0, 10)
+s.claim(ids[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))   # the disk is full from now on
+try:
+    s.save_checkpoint(ids[1], b"x" * 1_000_000, 5, 1.0)
+except StoreError as e:
+    print(e)
+"""
+
+
+def test_a_full_disk_is_a_store_error_and_loses_nothing_committed(tmp_path):
+    path = tmp_path / "full.sqlite"
+    with python(FULL_DISK, str(path)) as p:
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "cannot write to the results store" in out and "is the disk full?" in out and "run the same " \
+        "command again to resume" in out, out
+    assert integrity(path) == "ok"
+    with Store(path) as s:
+        recs = s.records()
+        assert [r["status"] for r in recs] == ["done", "running"]
+        assert s.get(recs[0]["id"])["artifact"] == b"a" * 1000
+        assert s.load_checkpoint(recs[1]["id"]) is None
+
+
 # -- crash ----------------------------------------------------------------------------------------------------
 
 CRASHER = """

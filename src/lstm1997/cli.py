@@ -334,6 +334,8 @@ def cmd_reproduce(args) -> int:
         raise ValueError("--checkpoint-every must be a positive number of seconds")
     if args.checkpoint_sequences is not None and args.checkpoint_sequences < 1:
         raise ValueError("--checkpoint-sequences must be at least 1")
+    if not (args.scheduler_timeout > 0):
+        raise ValueError("--scheduler-timeout must be a positive number of seconds")
     quick = args.budget == "quick"
     db = _db_path(args)
     t0 = time.perf_counter()

@@ -87,6 +87,8 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
     """
     if checkpoint_seconds <= 0 or (checkpoint_sequences is not None and checkpoint_sequences < 1):
         raise ValueError("checkpoints need a positive interval")
+    if not scheduler_timeout > 0:
+        raise ValueError(f"scheduler_timeout must be a positive number of seconds, got {scheduler_timeout}")
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")

@@ -83,6 +83,11 @@ class StoreError(ValueError):
     """A problem with a results store file, or a write to a trial this process no longer holds."""
 
 
+def _disk_trouble(e: sqlite3.Error) -> bool:
+    """Whether SQLite's error says the write failed at the disk (full, quota, file size limit)."""
+    return any(w in str(e).lower() for w in ("disk", "full", "i/o"))
+
+
 def default_owner() -> str:
     """Return ``"host:pid:xxxxxxxx"`` (8 random hex digits): identifies this process, and this Store, in claims."""
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
@@ -233,9 +238,17 @@ class Store:
                 c.execute("BEGIN IMMEDIATE")
                 yield c
                 c.execute("COMMIT")
-            except BaseException:
+            except BaseException as e:
                 if c.in_transaction:
-                    c.execute("ROLLBACK")
+                    try:
+                        c.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass            # SQLite rolls back itself when the write failed for good
+                if isinstance(e, sqlite3.Error) and not isinstance(e, StoreError):
+                    raise StoreError(f"{self.path}: cannot write to the results store ({e}"
+                                     f"{'; is the disk full?' if _disk_trouble(e) else ''}); what was "
+                                     "committed before is kept: once fixed, run the same command again to "
+                                     "resume") from None
                 raise
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -243,7 +256,10 @@ class Store:
         with self._lock:
             if self._conn is None:
                 raise StoreError(f"{self.path}: store is closed")
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: cannot read the results store ({e})") from None
 
     def _alive(self, owner: str | None, heartbeat: float | None, stale_after: float, now: float) -> bool:
         """Whether a running trial's owner still counts as alive (see :meth:`claim`); self counts as alive."""
