@@ -284,6 +284,53 @@ def test_a_lost_scheduler_is_a_clear_error_and_a_rerun_resumes(tmp_path, long_re
     assert got == long_reference
 
 
+def _dying_specs(tmp_path, deaths):
+    """The two long trials; the first one's worker process kills itself at 20,000 sequences ``deaths`` times."""
+    out = []
+    for k, s in enumerate(_long_specs()):
+        args = {"trial": s.args, "die_at": 20_000 if k == 0 else 10**9, "deaths": deaths,
+                "marker": str(tmp_path / f"died-{k}")}
+        out.append(TrialSpec("dying_trial:open_dying_trial", args, s.seed, __version__, f"dying #{k}"))
+    return out
+
+
+def test_a_dead_worker_process_is_replaced_and_its_trial_goes_on(tmp_path, long_reference):
+    """A worker process killed (SIGKILL) mid-trial: the pool starts fresh processes and runs the segments
+    in flight again from their inputs; the run goes on and the numbers are the uninterrupted ones."""
+    messages = []
+
+    class Messages:
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+        def message(self, text):
+            messages.append(text)
+
+    with Store(tmp_path / "dead.sqlite") as store:
+        ids = register(store, _dying_specs(tmp_path, deaths=1), "dying")
+        summary = run_trials(store, ids, workers=2, checkpoint_seconds=0.3, progress=Messages())
+        assert not summary.errors and sorted(summary.finished) == sorted(ids)
+        got = [({k: v for k, v in store.get(i)["result"].items() if k != "seconds"}, store.get(i)["artifact"])
+               for i in ids]
+    assert (tmp_path / "died-0.0").exists(), "the worker process really died"
+    assert any("dying #0: its worker process died (killed by SIGKILL)" in m for m in messages), messages
+    assert got == [long_reference[s.key] for s in _long_specs()]
+
+
+def test_a_trial_whose_worker_process_dies_every_time_fails_and_the_others_finish(tmp_path, long_reference):
+    with Store(tmp_path / "dead3.sqlite") as store:
+        ids = register(store, _dying_specs(tmp_path, deaths=99), "dying")
+        summary = run_trials(store, ids, workers=2, checkpoint_seconds=0.3)
+        assert list(summary.errors) == [ids[0]]
+        assert "worker process died 3 times while running it (last: killed by SIGKILL" in summary.errors[ids[0]]
+        assert store.get(ids[0])["status"] == "error" and store.load_checkpoint(ids[0]) is not None
+        assert summary.finished == [ids[1]]
+        res = store.get(ids[1])
+    assert len(list(tmp_path.glob("died-0.*"))) == 3
+    assert ({k: v for k, v in res["result"].items() if k != "seconds"}, res["artifact"]) == \
+        long_reference[_long_specs()[1].key]
+
+
 def test_progress_on_a_terminal_rewrites_one_line_and_estimates_the_end():
     import io
     from types import SimpleNamespace

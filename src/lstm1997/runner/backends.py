@@ -9,8 +9,10 @@ import concurrent.futures as cf
 import gc
 import logging
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import queue as queue_mod
+import signal
 import sys
 import threading
 import time
@@ -18,9 +20,9 @@ import uuid
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
-from .worker import _hooks, init_local_worker, run_segment
+from .worker import _hooks, init_local_worker, run_local_segment, run_segment
 
-__all__ = ["RunnerError", "InProcess", "LocalPool", "DaskCluster"]
+__all__ = ["RunnerError", "WorkerDied", "InProcess", "LocalPool", "DaskCluster"]
 
 
 class RunnerError(RuntimeError):
@@ -66,36 +68,132 @@ class InProcess:
         pass
 
 
-class LocalPool:
-    """``n`` worker processes (started with ``spawn``: nothing of the parent's state leaks in)."""
+class WorkerDied(RuntimeError):
+    """A trial's worker process died (killed, out of memory) ``LocalPool.MAX_DEATHS`` times while running it."""
 
-    def __init__(self, n: int):
-        ctx = mp.get_context("spawn")
+
+class LocalPool:
+    """``n`` worker processes (started with ``spawn``: nothing of the parent's state leaks in).
+
+    A worker process that dies (killed, out of memory) breaks a ``ProcessPoolExecutor``; then this pool
+    starts a fresh one and submits every segment in flight again, from the same input (so the numbers
+    do not change). The trial whose process died is known (each segment says which process runs it);
+    after ``MAX_DEATHS`` deaths under the same trial, that trial fails (:class:`WorkerDied`) and the
+    others go on, like Dask's ``allowed-failures``. A death that cannot be pinned on a trial (workers
+    that cannot start at all) is a :class:`RunnerError`.
+    """
+
+    MAX_DEATHS = 3
+
+    def __init__(self, n: int, on_death: Callable[[int, str], None] | None = None):
+        self._ctx = mp.get_context("spawn")
         self.capacity = self.workers = n
+        self._on_death = on_death or (lambda i, how: None)     # (trial id, how it died), when it goes on
+        self._deaths: collections.Counter = collections.Counter()   # trial id -> deaths of its process
+        self._flying: dict = {}      # our future -> [inner future, (job, checkpoint, seconds, sequences)]
         self._broken = False
-        self._stop, self._queue = ctx.Event(), ctx.Queue()
-        self._ex = cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=init_local_worker,
-                                          initargs=(self._stop, self._queue, os.getpid()))
+        self._start()
+
+    def _start(self) -> None:
+        ctx = self._ctx
+        # fresh queues and event each time: a process killed while writing may leave their locks taken
+        self._stop, self._queue, self._pids = ctx.Event(), ctx.Queue(), ctx.SimpleQueue()
+        self._pid_of: dict = {}      # trial id -> pid of the process that runs its segment now
+        self._ex = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_local_worker,
+                                          initargs=(self._stop, self._queue, self._pids, os.getpid()))
+        self._broken = False
 
     def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
-        return self._ex.submit(run_segment, job, checkpoint, seconds, sequences)
+        outer: cf.Future = cf.Future()
+        args = (job, checkpoint, seconds, sequences)
+        self._flying[outer] = [self._ex.submit(run_local_segment, *args), args]
+        return outer
 
     def wait(self, futures, timeout):
-        return cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED).done
+        inner = {self._flying[f][0]: f for f in futures if f in self._flying}
+        cf.wait(inner, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        broken = False
+        for fut, outer in inner.items():
+            if not fut.done():
+                continue
+            exc = fut.exception()
+            if isinstance(exc, BrokenProcessPool):
+                broken = True
+                continue
+            del self._flying[outer]
+            if exc is None:
+                outer.set_result(fut.result())
+            else:
+                outer.set_exception(exc)
+        if broken:
+            self._recover()
+        return {f for f in futures if f.done()}
+
+    def _recover(self) -> None:
+        """The executor is broken: blame the dead process's trial, start a fresh executor, resubmit."""
+        self._read_pids()
+        dead = self._dead_processes()
+        flying_ids = {args[0]["id"]: outer for outer, (_, args) in self._flying.items()}
+        blamed = {i: dead[pid] for i, pid in self._pid_of.items() if pid in dead and i in flying_ids}
+        self._broken = True
+        self.close(kill=True, keep=True)
+        if not blamed:
+            self._fail_all(RunnerError("a worker process died unexpectedly (killed, out of memory, or a script that "
+                                       "calls run_trials outside `if __name__ == '__main__':`); finished trials "
+                                       "and the checkpoints of the others are in the store: run the same "
+                                       "command again to resume"))
+            return
+        self._start()
+        for i, code in blamed.items():
+            self._deaths[i] += 1
+            how = ("died" if code is None else f"killed by {_signal_name(-code)}" if code < 0 else
+                   f"exit status {code}")
+            outer = flying_ids[i]
+            if self._deaths[i] >= self.MAX_DEATHS:
+                del self._flying[outer]
+                outer.set_exception(WorkerDied(f"its worker process died {self._deaths[i]} times while running it "
+                                               f"(last: {how}; out of memory?)"))
+            else:
+                self._on_death(i, how)
+        for entry in self._flying.values():
+            entry[0] = self._ex.submit(run_local_segment, *entry[1])
+
+    def _dead_processes(self) -> dict:
+        """pid -> exit code (None if not known yet) of the executor's processes that have ended. A process
+        is dead once its sentinel is ready; its exit code comes a moment later (so it is waited for)."""
+        procs = dict(getattr(self._ex, "_processes", None) or {})
+        try:
+            ready = set(mp_connection.wait([p.sentinel for p in procs.values()], timeout=0))
+        except (OSError, ValueError):
+            ready = set()
+        dead = {}
+        for pid, p in procs.items():
+            if p.exitcode is not None or p.sentinel in ready:
+                p.join(timeout=2.0)
+                dead[pid] = p.exitcode
+        return dead
+
+    def _fail_all(self, error: Exception) -> None:
+        for outer in self._flying:
+            outer.set_exception(error)
+        self._flying.clear()
+
+    def _read_pids(self) -> None:
+        while True:
+            try:
+                if self._pids.empty():
+                    return
+                i, pid = self._pids.get()
+            except (OSError, EOFError, ValueError):
+                return
+            self._pid_of[i] = pid
 
     def result(self, fut) -> dict:
-        """The segment's result; a trial's own failure is raised as it is, a dead worker process is a
-        :class:`RunnerError` (the pool cannot go on)."""
-        try:
-            return fut.result()
-        except BrokenProcessPool:
-            self._broken = True
-            raise RunnerError("a worker process died unexpectedly (killed, out of memory, or a script that calls "
-                              "run_trials outside `if __name__ == '__main__':`); finished trials and the "
-                              "checkpoints of the others are in the store: run the same command again to "
-                              "resume") from None
+        """The segment's result; a trial's own failure (also :class:`WorkerDied`) is raised as it is."""
+        return fut.result()
 
     def poll_progress(self) -> list:
+        self._read_pids()
         out = []
         while True:
             try:
@@ -106,14 +204,27 @@ class LocalPool:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def close(self, kill: bool = False) -> None:
+    def close(self, kill: bool = False, keep: bool = False) -> None:
+        """Shut the executor down (``kill``: at once); ``keep``: leave the segments in flight to resubmit."""
         # a broken pool's SIGTERM does not end our workers (they ignore it, see init_local_worker): kill them
         if kill or self._broken:
             for p in list((getattr(self._ex, "_processes", None) or {}).values()):
                 p.kill()
         self._ex.shutdown(wait=True, cancel_futures=True)
+        if not keep:
+            self._flying.clear()
+        if self._broken:
+            self._queue.cancel_join_thread()    # its lock may be held by a dead process
         self._queue.close()
-        self._queue.join_thread()
+        if not self._broken:
+            self._queue.join_thread()
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _worker_version() -> str:

@@ -126,7 +126,12 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
         elif workers == 1:
             backend = InProcess(stopping.is_set, progress.update if progress is not None else (lambda m: None))
         else:
-            backend = LocalPool(min(workers, len(todo)))
+            def on_death(i: int, how: str) -> None:
+                if progress is not None:
+                    progress.message(f"{records[i]['label'] or f'trial {i}'}: its worker process died ({how}); "
+                                     "fresh worker processes run the trials in flight again from the start of "
+                                     "their segments")
+            backend = LocalPool(min(workers, len(todo)), on_death)
         # only now: while connecting, nothing runs, and Ctrl-C simply ends the call (KeyboardInterrupt)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,10 +17,10 @@ import threading
 import time
 from typing import Callable
 
-__all__ = ["run_segment", "resolve", "init_local_worker"]
+__all__ = ["run_segment", "run_local_segment", "resolve", "init_local_worker"]
 
 # set in each local worker process by init_local_worker; in the calling process by the runner
-_hooks: dict = {"stop": None, "progress": None}
+_hooks: dict = {"stop": None, "progress": None, "pids": None}
 
 
 def resolve(name: str) -> Callable:
@@ -31,17 +31,25 @@ def resolve(name: str) -> Callable:
     return getattr(importlib.import_module(mod), attr)
 
 
-def init_local_worker(stop_event, progress_queue, parent: int) -> None:
+def run_local_segment(job: dict, *rest) -> dict:
+    """:func:`run_segment` in a local worker process, after telling the pool which process runs which
+    trial (on a ``SimpleQueue``: written at once, not later by a feeder thread): if the process dies, the
+    pool knows the trial to blame (see :class:`~.backends.LocalPool`)."""
+    _hooks["pids"]((job["id"], os.getpid()))
+    return run_segment(job, *rest)
+
+
+def init_local_worker(stop_event, progress_queue, pid_queue, parent: int) -> None:
     """Initialiser of local worker processes: Ctrl-C and SIGTERM are the parent's business (it asks the
     workers to stop through ``stop_event``, so that running trials hand back a checkpoint); a terminal's
     Ctrl-C, ``timeout``, Slurm or systemd signal the whole process group, and a worker that died of it
-    would lose its segment and break the pool. Progress goes to ``progress_queue``. A watchdog thread ends the worker
-    as soon as the parent is gone (killed): busy or idle, an orphan would otherwise run on, holding the
-    parent's stdout and stderr open. ``parent`` is the parent's pid as the parent saw it (a worker that
+    would lose its segment and break the pool. Progress goes to ``progress_queue``. A watchdog thread ends
+    the worker as soon as the parent is gone (killed): busy or idle, an orphan would otherwise run on,
+    holding the parent's stdout and stderr open. ``parent`` is the parent's pid as the parent saw it (a worker that
     starts after its parent died must not take its adoptive parent for it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _hooks.update(stop=stop_event.is_set, progress=progress_queue.put)
+    _hooks.update(stop=stop_event.is_set, progress=progress_queue.put, pids=pid_queue.put)
 
     def watchdog() -> None:
         while os.getppid() == parent:
