@@ -65,6 +65,9 @@ def test_masks_say_what_each_kind_sees(kind):
     assert sees_in[:H].all() and prev[:H, :H].all()            # hidden: x(t) and hidden(t-1), every kind
     if kind == "full":
         assert sees_in.all() and prev.all() and not now.any()
+    elif kind == "full-now":
+        assert sees_in.all() and prev.all()
+        assert now[H:, :H].all() and now.sum() == a.n_out * H  # ... and outputs see hidden(t)
     else:
         assert not prev[H:].any() and not prev[:, H:].any()    # outputs neither read nor are read at t-1
         assert now[H:, :H].all() and now.sum() == a.n_out * H  # outputs see hidden(t)

@@ -52,6 +52,8 @@ __all__ = [
 KINDS = {
     "layered": "hidden units see x(t) and hidden(t-1); outputs see x(t) and hidden(t) (Table 2)",
     "full": "every unit sees x(t) and every unit at t-1 (Table 1 RTRL)",
+    "full-now": "every unit sees x(t) and every unit at t-1; outputs also see hidden(t), the 1997 timing "
+                "(random weight guessing, D34)",
     "elman": "hidden units see x(t) and the context hidden(t-1); outputs see hidden(t) (Table 1 ELM)",
 }
 
@@ -64,7 +66,8 @@ class RNNArchitecture:
     ----------
     n_in, n_out : number of input units and of (logistic) output units.
     hidden : number of (logistic) hidden units, at least 1.
-    kind : ``"layered"``, ``"full"`` or ``"elman"``, which connections exist (see :data:`KINDS`).
+    kind : ``"layered"``, ``"full"``, ``"full-now"`` or ``"elman"``, which connections exist (see
+        :data:`KINDS`).
     bias : whether every unit (hidden and output) has a bias weight.
     init_range : initial weights are uniform in ``[-init_range, init_range]``.
     """
@@ -136,9 +139,11 @@ class RNNArchitecture:
         m = np.zeros((N, self.n_src), dtype=bool)
         prev = m[:, self.cols_prev]
         now = m[:, self.cols_now]
-        if self.kind == "full":
+        if self.kind in ("full", "full-now"):
             m[:, self.cols_in] = True
             prev[:, :] = True
+            if self.kind == "full-now":
+                now[H:, :H] = True           # hidden(t) -> outputs(t)
         else:
             m[:H, self.cols_in] = True
             prev[:H, :H] = True              # hidden(t-1) -> hidden(t); the Elman context

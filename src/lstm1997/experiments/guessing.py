@@ -92,25 +92,6 @@ COMPANION_FIGURES = {
 }
 
 
-class _SameStepArchitecture(RNNArchitecture):
-    """Kind ``"full"`` widened by the connections hidden(t) -> outputs(t): the 1997 paper's timing
-    (spec §1.3: hidden units first, from x(t) and the units at t-1; outputs from the current hidden
-    activations). The guessing nets need it: no net whose output reads the hidden units only at t-1
-    can compute parity (docs/decisions.md D34). ``lstm1997.rnn.KINDS`` has no such kind, so it lives
-    here, privately; the kernels support any same-step connection from an earlier unit. Note that
-    ``to_dict``/``from_dict`` give back a plain ``RNNArchitecture`` (without these connections)."""
-
-    def mask(self) -> np.ndarray:
-        m = super().mask()
-        m[self.rows_out, self.cols_now.start:self.cols_now.start + self.hidden] = True
-        return m
-
-    def describe(self) -> str:
-        return (f"{self.n_in} input(s), {self.hidden} hidden, {self.n_out} output(s): every unit sees x(t) and "
-                f"every unit at t-1, outputs also the hidden units at t; bias on every unit; "
-                f"{self.n_weights} weights")
-
-
 @dataclass(frozen=True)
 class GuessConfig:
     """One row of random weight guessing. Defaults: the spec's values, [U]/[S] readings as marked."""
@@ -180,7 +161,7 @@ class GuessConfig:
         """The net guessed: 1 input, 1 output, ``n_hidden`` logistic hidden units, the 1997 timing
         (hidden units read the units at t-1, the output reads the hidden units at t), restricted to
         the companion architecture's connections by :meth:`mask`."""
-        return _SameStepArchitecture(n_in=1, n_out=1, hidden=self.n_hidden, kind="full", bias=True)
+        return RNNArchitecture(n_in=1, n_out=1, hidden=self.n_hidden, kind="full-now", bias=True)
 
     def mask(self) -> np.ndarray:
         """Which weights of :meth:`architecture` are present (see :data:`ARCHITECTURES`).
