@@ -50,6 +50,8 @@ class Progress:
         self.capacity = max(1, n)
         if self.n_left:
             self._line(f"running on {n} worker(s) ({kind})")
+        if not self.tty:
+            self.last = time.monotonic()    # a log's first status line once the trials run, not as they start
 
     def running(self, i: int, sequences: int, seconds: float) -> None:
         if i not in self.live:
