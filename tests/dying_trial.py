@@ -33,3 +33,22 @@ class _Dying:
 
 def open_dying_trial(args, seed, checkpoint):
     return _Dying(open_trial(args["trial"], seed, checkpoint), args)
+
+
+class _NumpyResult:
+    def __init__(self, run):
+        self._run = run
+
+    def __getattr__(self, name):
+        return getattr(self._run, name)
+
+    def outcome(self):
+        import numpy as np
+
+        result, artifact = self._run.outcome()
+        return {**result, "count": np.int64(3)}, artifact
+
+
+def open_numpy_result_trial(args, seed, checkpoint):
+    """The real trial ``args["trial"]``, whose result holds a NumPy integer (not JSON-able)."""
+    return _NumpyResult(open_trial(args["trial"], seed, checkpoint))

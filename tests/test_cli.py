@@ -82,6 +82,10 @@ def test_reproduce_quick_one_table(tmp_path):
     (("reproduce", "7", "--checkpoint-every", 0), "--checkpoint-every"),
     (("reproduce", "7", "--checkpoint-sequences", 0), "--checkpoint-sequences"),
     (("reproduce", "7", "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", -1), "--scheduler-timeout"),
+    (("reproduce", "7", "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1e12"), "--scheduler-timeout"),
+    (("reproduce", "7", "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "inf"), "--scheduler-timeout"),
+    (("reproduce", "7", "--db", ""), "--db needs a file name"),
+    (("status", "--db", ""), "--db needs a file name"),
     (("reproduce", "7", "--db", "/nonexistent-dir/x.sqlite"), "x.sqlite"),
     (("status", "--db", "/nonexistent.sqlite"), "no results store"),
 ])
@@ -198,6 +202,29 @@ def test_reproduce_and_status_refuse_a_corrupt_or_foreign_store(tmp_path, kind):
         assert p.returncode == 2 and str(db) in p.stderr and "Traceback" not in p.stderr, p.stderr
         assert ("another application" if kind == "foreign" else "not an SQLite database") in p.stderr
     assert db.read_bytes() == before, "a file that is not ours is never written to"
+
+
+def test_status_of_a_store_from_the_python_api(tmp_path):
+    """Trials without a tag, results that are not the paper's, a dead command's 'running' trial: status
+    shows them (a row '(no tag)', no success figure, the dead one as left, not running)."""
+    import socket
+    import subprocess
+    import sys
+
+    from lstm1997.runner import Store
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    db = tmp_path / "api.sqlite"
+    with Store(db) as s:
+        ids = s.register([{"key": f"k{i}", "fn": "mine:run", "args": {}, "seed": i, "version": "1"} for i in range(3)])
+        s.claim(ids[0])
+        s.finish(ids[0], {"loss": 0.5}, None, 2.0, 10)
+    with Store(db, owner=f"{socket.gethostname()}:{dead}:deadbeef") as gone:
+        assert gone.claim(ids[1])
+    p = cli("status", "--db", db)
+    line = next(row for row in p.stdout.splitlines() if "(no tag)" in row)
+    assert line.split()[-8:-2] == ["1/3", "-", "0", "2", "0", "2"], line
 
 
 def test_reproduce_unreachable_scheduler_fails_within_seconds(tmp_path):

@@ -331,6 +331,110 @@ def test_a_trial_whose_worker_process_dies_every_time_fails_and_the_others_finis
         long_reference[_long_specs()[1].key]
 
 
+def test_a_result_that_is_not_json_fails_that_trial_only(tmp_path, reference):
+    s0, s1 = _specs()[:2]
+    bad = TrialSpec("dying_trial:open_numpy_result_trial", {"trial": s0.args}, s0.seed, __version__, "numpy")
+    with Store(tmp_path / "np.sqlite") as store:
+        ids = register(store, [bad, s1], "t")
+        summary = run_trials(store, ids, workers=1)
+        assert list(summary.errors) == [ids[0]] and "result is not JSON-able" in summary.errors[ids[0]]
+        assert summary.finished == [ids[1]] and store.get(ids[1])["status"] == "done"
+
+
+def test_a_trial_taken_over_by_another_process_is_left_to_it_and_the_run_goes_on(tmp_path, long_reference):
+    """Another command took trial 0 over while this one ran it (it looked dead to that one): this command's
+    next write finds the claim lost, leaves the trial to the other and finishes the others."""
+    import sqlite3
+
+    path = tmp_path / "taken.sqlite"
+    with Store(path) as store:
+        ids = register(store, _long_specs(), "t")
+        taken = []
+
+        class TakeOver:
+            def __getattr__(self, name):
+                return lambda *a, **k: None
+
+            def update(self, msg):
+                if msg[0] == ids[0] and not taken:
+                    c = sqlite3.connect(path)
+                    with c:
+                        c.execute("UPDATE trials SET owner='elsewhere.example:1:0ther000', heartbeat=? WHERE id=?",
+                                  (time.time(), ids[0]))
+                    c.close()
+                    taken.append(msg)
+
+        summary = run_trials(store, ids, workers=1, checkpoint_seconds=60, progress=TakeOver())
+        assert taken and summary.elsewhere == [ids[0]] and summary.finished == [ids[1]] and not summary.errors
+        rec = store.get(ids[0])
+        assert rec["status"] == "running" and rec["owner"] == "elsewhere.example:1:0ther000"
+        assert ({k: v for k, v in store.get(ids[1])["result"].items() if k != "seconds"},
+                store.get(ids[1])["artifact"]) == long_reference[_long_specs()[1].key]
+
+
+def test_in_process_trials_keep_their_heartbeat_during_long_segments(tmp_path, monkeypatch):
+    from lstm1997.runner import core
+
+    monkeypatch.setattr(core, "HEARTBEAT_SECONDS", 0.0)
+    path = tmp_path / "beat.sqlite"
+    with Store(path) as store:
+        ids = register(store, _long_specs()[:1], "t")
+        seen = []
+
+        class Watch:
+            def __getattr__(self, name):
+                return lambda *a, **k: None
+
+            def update(self, msg):
+                with Store(path, owner="watcher") as other:
+                    seen.append(other.get(ids[0])["heartbeat"])
+
+        run_trials(store, ids, workers=1, checkpoint_seconds=3600, progress=Watch())
+    assert len(seen) >= 3 and seen[-1] > seen[0], "refreshed inside one segment"
+
+
+def test_progress_survives_a_stream_that_cannot_be_written(tmp_path):
+    class Broken:
+        def isatty(self):
+            return False
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    with Store(tmp_path / "bp.sqlite") as store:
+        ids = register(store, _specs()[:2], "t")
+        summary = run_trials(store, ids, workers=1, progress=Progress(Broken(), log_every=0.0))
+    assert sorted(summary.finished) == sorted(ids)
+
+
+def test_the_terminal_status_line_fits_the_terminal(monkeypatch):
+    import io
+    import os as _os
+    import shutil
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda fallback=None: _os.terminal_size((60, 24)))
+    buf = io.StringIO()
+    p = Progress(buf, tty=True)
+    p.every = 0.0
+    recs = {i: {"label": f"a long trial label {i}"} for i in range(4)}
+    p.start(recs, list(recs), SimpleNamespace(skipped=[], elsewhere=[]))
+    for i in recs:
+        p.running(i, 123_456, 10.0)
+    rows = [r for r in buf.getvalue().split("\r\033[K") if r.startswith("trials")]
+    assert rows and all(len(r) <= 59 for r in rows)
+
+
+def test_run_trials_refuses_ids_not_in_the_store(tmp_path):
+    with Store(tmp_path / "u.sqlite") as store:
+        ids = register(store, _specs()[:1], "t")
+        with pytest.raises(ValueError, match="no trial"):
+            run_trials(store, [ids[0], 99], workers=1)
+
+
 def test_progress_on_a_terminal_rewrites_one_line_and_estimates_the_end():
     import io
     from types import SimpleNamespace

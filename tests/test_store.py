@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm1997.runner.store import APPLICATION_ID, Store, StoreError
+from lstm1997.runner.store import APPLICATION_ID, LostClaim, Store, StoreError, _pid_started
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -174,14 +174,22 @@ def test_claim_rules(tmp_path):
         assert live.claim(ids[1])  # re-claiming one's own running trial is allowed
         assert me.get(ids[1])["attempts"] == 2
 
-        # ... until its heartbeat is older than stale_after
-        set_heartbeat(path, ids[1], time.time() - 1000)
-        assert not me.claim(ids[1], stale_after=2000)
-        assert me.running_elsewhere([ids[1]], stale_after=2000) != []
+        # ... however old its heartbeat, while that process lives (stopped with Ctrl-Z, or in a long segment):
+        # pid 1 (started when the machine or container did) stands for it, with a heartbeat after its start
+        with Store(path, owner=f"{host}:1:5topped0") as stopped:
+            assert stopped.claim(ids[5])
+        started = _pid_started(1) or time.time() - 3600
+        assert started < time.time() - 10
+        set_heartbeat(path, ids[5], max(time.time() - 600, started + 3))
+        assert not me.claim(ids[5], stale_after=1)
+        assert [r["id"] for r in me.running_elsewhere([ids[5]], stale_after=1)] == [ids[5]]
+
+        # ... but a live pid that started after the owner's last heartbeat is another process (pid reused)
+        set_heartbeat(path, ids[1], time.time() - 100_000)
         assert me.running_elsewhere([ids[1]]) == []
         assert me.claim(ids[1])
         assert me.get(ids[1])["owner"] == me.owner
-        with pytest.raises(StoreError, match="no longer held"):  # the former owner lost it
+        with pytest.raises(LostClaim, match="no longer held"):  # the former owner lost it
             live.save_checkpoint(ids[1], b"x", 1, 1.0)
 
         # running under a dead pid on this host: claimable, even with a fresh heartbeat
@@ -190,10 +198,13 @@ def test_claim_rules(tmp_path):
         assert me.running_elsewhere([ids[2]]) == []
         assert me.claim(ids[2])
 
-        # an owner on another host with a fresh heartbeat cannot be checked: alive
+        # an owner on another host with a fresh heartbeat cannot be checked: alive; silent for stale_after: dead
         with Store(path, owner="elsewhere.example:1:abcdef01") as remote:
             assert remote.claim(ids[3])
         assert not me.claim(ids[3])
+        set_heartbeat(path, ids[3], time.time() - 100)
+        assert not me.claim(ids[3], stale_after=200) and me.running_elsewhere([ids[3]], stale_after=50) == []
+        set_heartbeat(path, ids[3], time.time())
 
         # heartbeat() refreshes only one's own running trials
         set_heartbeat(path, ids[2], 0.0)
@@ -211,7 +222,7 @@ def test_claim_rules(tmp_path):
             c.close()
         assert me.claim(ids[4])
 
-        assert [(d["running"], d["done"], d["pending"]) for d in me.summary()] == [(4, 1, 1)]
+        assert [(d["running"], d["done"], d["pending"]) for d in me.summary()] == [(5, 1, 0)]
 
 
 # -- concurrency ------------------------------------------------------------------------------------------
@@ -408,11 +419,12 @@ def _corrupt_sqlite(path: Path) -> None:
     (lambda p: p.mkdir(), "is a directory"),
     (_foreign_sqlite, "not an lstm1997 results store"),
     (_future_store, "schema version 99 is newer"),
-], ids=["text", "random", "truncated", "corrupt", "directory", "foreign", "future"])
+    (lambda p: os.mkfifo(p), "not a regular file"),       # reading it would block forever
+], ids=["text", "random", "truncated", "corrupt", "directory", "foreign", "future", "fifo"])
 def test_bad_files_raise_store_error(tmp_path, make, message):
     path = tmp_path / "bad.sqlite"
     make(path)
-    before = None if path.is_dir() else path.read_bytes()
+    before = path.read_bytes() if path.is_file() else None
     with pytest.raises(StoreError, match=message) as e:
         Store(path)
     assert str(e.value).startswith(str(path) + ": ") and "\n" not in str(e.value)

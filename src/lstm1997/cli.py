@@ -260,6 +260,8 @@ DEFAULT_DB = "lstm1997-results.sqlite"
 
 
 def _db_path(args) -> str:
+    if args.db is not None and not args.db.strip():
+        raise ValueError("--db needs a file name")
     return args.db or os.environ.get("LSTM1997_DB") or DEFAULT_DB
 
 
@@ -334,8 +336,8 @@ def cmd_reproduce(args) -> int:
         raise ValueError("--checkpoint-every must be a positive number of seconds")
     if args.checkpoint_sequences is not None and args.checkpoint_sequences < 1:
         raise ValueError("--checkpoint-sequences must be at least 1")
-    if not (args.scheduler_timeout > 0):
-        raise ValueError("--scheduler-timeout must be a positive number of seconds")
+    if not (0 < args.scheduler_timeout <= 86400):
+        raise ValueError("--scheduler-timeout must be a positive number of seconds, at most 86400 (a day)")
     quick = args.budget == "quick"
     db = _db_path(args)
     t0 = time.perf_counter()
@@ -358,17 +360,18 @@ def cmd_reproduce(args) -> int:
         _print_table(exp, report, quick)
     caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep if not r.get("cited")})
     n_new, n_old = len(summary.finished), len(summary.skipped)
+    cap_text = f"; cap {', '.join(f'{c:,}' for c in caps)} training sequences per trial" if caps else ""
     print(f"\n{sum(len(rep) for _, rep in by_table.values())} row(s); {n_new} trial(s) run now, {n_old} taken "
-          f"from {db}; wall time {time.perf_counter() - t0:.1f} s; cap {', '.join(f'{c:,}' for c in caps)} "
-          "training sequences per trial"
+          f"from {db}; wall time {time.perf_counter() - t0:.1f} s{cap_text}"
           + (" (budget quick: 1 trial per row, capped sequences; not a reproduction)" if quick else ""))
     if args.json and len(by_table) == 1:
         (table, (exp, report)), = by_table.items()
         _write_json(args.json, {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
                                 "version": __version__, "db": db, "rows": report})
         print(f"wrote {args.json}")
-    if summary.elsewhere:
-        print(f"{len(summary.elsewhere)} trial(s) are being run by another process on {db}; their results "
+    pending = [i for i in summary.elsewhere if records[i]["status"] != "done"]
+    if pending:
+        print(f"{len(pending)} trial(s) are being run by another process on {db}; their results "
               "join the table when it ends (run the command again then)")
     if summary.errors:
         for i, msg in summary.errors.items():
@@ -395,32 +398,44 @@ def cmd_status(args) -> int:
     if not os.path.exists(db):
         raise ValueError(f"{db}: no results store there (reproduce writes one; --db PATH to choose)")
     with Store(db) as store:
+        groups = [(tag, store.records(tag=tag)) for tag in store.tags()]
+        tagged = {r["id"] for _, recs in groups for r in recs}
+        untagged = [r for r in store.records() if r["id"] not in tagged]
+        if untagged:                      # registered through the Python API without a tag
+            groups.append(("(no tag)", untagged))
         rows = []
-        for tag in store.tags():
+        for tag, recs in groups:
             try:
                 t = json.loads(tag)
                 table, label, cap, version = t["table"], t["row"], t["cap"], t["version"]
             except (ValueError, KeyError, TypeError):
                 table, label, cap, version = "-", tag, None, "-"
-            recs = store.records(tag=tag)
             try:
                 stage = table_rows(table, [label])[1][0].stage
             except (ValueError, IndexError):
                 stage = None
             done = [r for r in recs if r["status"] == "done"]
-            ok = sum(trial_figures(TrialResult.from_dict(r["result"]), stage)["success"] for r in done)
-            count = {s: sum(r["status"] == s for r in recs) for s in ("running", "pending", "error")}
+            try:
+                ok = sum(trial_figures(TrialResult.from_dict(r["result"]), stage)["success"] for r in done)
+            except (KeyError, TypeError, ValueError):
+                ok = None                 # not the paper's trials (the runner's Python API): no success figure
+            # 'running' only under a live owner; a dead command's trials are left (they resume)
+            alive = {r["id"] for r in store.running_elsewhere([r["id"] for r in recs if r["status"] == "running"])}
+            count = {"running": len(alive), "error": sum(r["status"] == "error" for r in recs),
+                     "pending": sum(r["status"] == "pending" or (r["status"] == "running" and r["id"] not in alive)
+                                    for r in recs)}
             rows.append((table, label, cap, version, len(recs), len(done), ok, count,
                          sum(r["seconds"] for r in recs), sum(r["sequences"] for r in recs)))
     if not rows:
         print(f"{db}: empty results store")
         return 0
-    print(f"{db}\n{'table':<6}{'row':<18}{'cap':>11}{'version':>9}{'done':>9}{'success':>9}{'running':>8}"
+    wv = max([len("version")] + [len(str(r[3])) for r in rows]) + 2
+    print(f"{db}\n{'table':<6}{'row':<18}{'cap':>11}{'version':>{wv}}{'done':>9}{'success':>9}{'running':>8}"
           f"{'left':>6}{'failed':>7}{'time spent':>12}{'sequences':>15}")
     for table, label, cap, version, n, nd, ok, c, sec, seqs in rows:
-        print(f"{table:<6}{label:<18}{_fmt(cap):>11}{version:>9}{f'{nd}/{n}':>9}"
-              f"{(f'{ok}/{nd}' if nd else '-'):>9}{c['running']:>8}{c['pending']:>6}{c['error']:>7}"
-              f"{_duration(sec):>12}{seqs:>15,}")
+        print(f"{table:<6}{label:<18}{_fmt(cap):>11}{version:>{wv}}{f'{nd}/{n}':>9}"
+              f"{(f'{ok}/{nd}' if nd and ok is not None else '-'):>9}{c['running']:>8}{c['pending']:>6}"
+              f"{c['error']:>7}{_duration(sec):>12}{seqs:>15,}")
     return 0
 
 
@@ -660,6 +675,12 @@ def main(argv=None) -> int:
             IsADirectoryError, PermissionError, RunnerError) as e:
         sys.stderr.write(f"lstm1997: error: {e}\n")
         return 2
+    except BrokenPipeError:
+        # the reader went away (`| head`): nothing more to say, and nothing for Python to complain about at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, sys.stderr.fileno())
+        return 1
     except KeyboardInterrupt:
         resume = (f" Nothing finished is lost. To resume, run: {_again()}" if args.command == "reproduce" else "")
         sys.stderr.write(f"\nlstm1997: interrupted.{resume}\n")

@@ -106,8 +106,24 @@ class LocalPool:
     def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
         outer: cf.Future = cf.Future()
         args = (job, checkpoint, seconds, sequences)
-        self._flying[outer] = [self._ex.submit(run_local_segment, *args), args]
+        self._flying[outer] = [self._submit(args), args]
         return outer
+
+    def _submit(self, args: tuple) -> cf.Future:
+        """Submit a segment. The executor may start a worker process here; it is started with SIGINT and
+        SIGTERM blocked (a blocked mask survives exec), so that a signal to the process group cannot kill
+        it while it is still importing, before :func:`~.worker.init_local_worker` makes it ignore them."""
+        block = hasattr(signal, "pthread_sigmask")
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
+        try:
+            return self._ex.submit(run_local_segment, *args)
+        except BrokenProcessPool as e:      # a worker died since the last wait(): wait() recovers
+            fut: cf.Future = cf.Future()
+            fut.set_exception(e)
+            return fut
+        finally:
+            if block:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def wait(self, futures, timeout):
         inner = {self._flying[f][0]: f for f in futures if f in self._flying}
@@ -156,7 +172,7 @@ class LocalPool:
             else:
                 self._on_death(i, how)
         for entry in self._flying.values():
-            entry[0] = self._ex.submit(run_local_segment, *entry[1])
+            entry[0] = self._submit(entry[1])
 
     def _dead_processes(self) -> dict:
         """pid -> exit code (None if not known yet) of the executor's processes that have ended. A process
@@ -170,6 +186,9 @@ class LocalPool:
         for pid, p in procs.items():
             if p.exitcode is not None or p.sentinel in ready:
                 p.join(timeout=2.0)
+                end = time.monotonic() + 2.0      # the executor's own thread may be reaping it just now
+                while p.exitcode is None and time.monotonic() < end:
+                    time.sleep(0.01)
                 dead[pid] = p.exitcode
         return dead
 
@@ -206,6 +225,8 @@ class LocalPool:
 
     def close(self, kill: bool = False, keep: bool = False) -> None:
         """Shut the executor down (``kill``: at once); ``keep``: leave the segments in flight to resubmit."""
+        # segments still running (the run ends on an error) stop at their next chunk instead of running on
+        self._stop.set()
         # a broken pool's SIGTERM does not end our workers (they ignore it, see init_local_worker): kill them
         if kill or self._broken:
             for p in list((getattr(self._ex, "_processes", None) or {}).values()):

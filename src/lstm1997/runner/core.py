@@ -24,9 +24,13 @@ import time
 from dataclasses import dataclass, field
 
 from .backends import DaskCluster, InProcess, LocalPool, RunnerError
-from .store import Store
+from .store import LostClaim, Store
 
 __all__ = ["TrialSpec", "RunSummary", "register", "run_trials", "trial_key", "RunnerError", "default_workers"]
+
+
+#: How often a run refreshes the heartbeat of its running trials (other hosts judge liveness by it).
+HEARTBEAT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,22 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
     """
     if checkpoint_seconds <= 0 or (checkpoint_sequences is not None and checkpoint_sequences < 1):
         raise ValueError("checkpoints need a positive interval")
-    if not scheduler_timeout > 0:
-        raise ValueError(f"scheduler_timeout must be a positive number of seconds, got {scheduler_timeout}")
+    if not 0 < scheduler_timeout <= 86400:
+        raise ValueError(f"scheduler_timeout must be a positive number of seconds up to a day, got "
+                         f"{scheduler_timeout}")
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     if version is None:
         from .. import __version__ as version
     out, t_start = RunSummary(), time.monotonic()
-    records = {r["id"]: r for r in store.records(ids=list(ids))}
+    ids = list(dict.fromkeys(ids))
+    records = {r["id"]: r for r in store.records(ids=ids)}
+    unknown = [i for i in ids if i not in records]
+    if unknown:
+        raise ValueError(f"{store.path}: no trial(s) with id {', '.join(map(str, unknown[:5]))} in this store")
     out.skipped = [i for i in ids if records[i]["status"] == "done"]
-    todo = [i for i in dict.fromkeys(ids) if records[i]["status"] != "done"]
+    todo = [i for i in ids if records[i]["status"] != "done"]
     out.elsewhere = [r["id"] for r in store.running_elsewhere(todo)]
     todo = [i for i in todo if i not in set(out.elsewhere)]
     if progress is not None:
@@ -120,11 +129,24 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
     old = {}
     backend = None
     held: set[int] = set()
+    last_beat = [time.monotonic()]
+
+    def beat() -> None:
+        """Refresh the heartbeat of this process's running trials every 30 s (other hosts judge by it)."""
+        if time.monotonic() - last_beat[0] >= HEARTBEAT_SECONDS:
+            last_beat[0] = time.monotonic()
+            store.heartbeat()
+
+    def on_progress(msg: tuple) -> None:      # in this process (workers=1): called inside the segments
+        if progress is not None:
+            progress.update(msg)
+        beat()
+
     try:
         if scheduler is not None:
             backend = DaskCluster(scheduler, version, scheduler_timeout)
         elif workers == 1:
-            backend = InProcess(stopping.is_set, progress.update if progress is not None else (lambda m: None))
+            backend = InProcess(stopping.is_set, on_progress)
         else:
             def on_death(i: int, how: str) -> None:
                 if progress is not None:
@@ -137,11 +159,10 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old[sig] = signal.signal(sig, on_signal)
         if progress is not None:
-            progress.workers(backend.workers, "Dask" if scheduler is not None else
+            progress.workers(backend.capacity, "Dask" if scheduler is not None else
                              ("this process" if workers == 1 else "processes"))
         queue = list(reversed(todo))         # pop() takes them in order
         flying: dict = {}                    # future -> trial id
-        last_beat = time.monotonic()
 
         def submit(i: int) -> None:
             rec = records[i]
@@ -151,11 +172,20 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
                 progress.running(i, ck[1] if ck else 0, ck[2] if ck else 0.0)
             flying[backend.submit(job, ck[0] if ck else None, checkpoint_seconds, checkpoint_sequences)] = i
 
+        def lost(i: int) -> None:
+            """Another process took the trial over (this one looked dead to it): leave it to that one."""
+            held.discard(i)
+            out.elsewhere.append(i)
+            if progress is not None:
+                progress.elsewhere(i)
+
         while queue or flying:
             while queue and len(flying) < backend.capacity and not stopping.is_set():
                 i = queue.pop()
                 if not store.claim(i):
                     out.elsewhere.append(i)
+                    if progress is not None:
+                        progress.elsewhere(i)
                     continue
                 held.add(i)
                 submit(i)
@@ -173,33 +203,40 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
                     raise
                 except Exception as e:
                     msg = f"{type(e).__name__}: {e}"
-                    store.fail(i, msg)
+                    try:
+                        store.fail(i, msg)
+                    except LostClaim:
+                        lost(i)
+                        continue
                     held.discard(i)
                     out.errors[i] = msg
                     if progress is not None:
                         progress.failed(i, msg)
                     continue
+                try:
+                    if seg["finished"]:
+                        store.finish(i, seg["result"], seg["artifact"] or None, seg["seconds"], seg["sequences"])
+                    else:
+                        store.save_checkpoint(i, seg["checkpoint"], seg["sequences"], seg["seconds"])
+                except LostClaim:
+                    lost(i)
+                    continue
                 if seg["finished"]:
-                    store.finish(i, seg["result"], seg["artifact"] or None, seg["seconds"], seg["sequences"])
                     held.discard(i)
                     out.finished.append(i)
                     if progress is not None:
                         progress.finished(i, seg["result"], seg["seconds"])
+                elif stopping.is_set():
+                    store.release(i)
+                    held.discard(i)
+                    out.checkpointed.append(i)
+                    if progress is not None:
+                        progress.paused(i, seg["sequences"])
                 else:
-                    store.save_checkpoint(i, seg["checkpoint"], seg["sequences"], seg["seconds"])
-                    if stopping.is_set():
-                        store.release(i)
-                        held.discard(i)
-                        out.checkpointed.append(i)
-                        if progress is not None:
-                            progress.paused(i, seg["sequences"])
-                    else:
-                        submit(i)            # the next segment, at once
+                    submit(i)            # the next segment, at once
             if stopping.is_set():
                 backend.request_stop()
-            if time.monotonic() - last_beat > 30:
-                store.heartbeat()
-                last_beat = time.monotonic()
+            beat()
         out.interrupted = stopping.is_set()
     except KeyboardInterrupt:
         out.interrupted = True

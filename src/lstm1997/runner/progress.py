@@ -5,6 +5,7 @@ line every ``log_every`` seconds)."""
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import time
 
@@ -47,9 +48,10 @@ class Progress:
         self._line(msg)
 
     def workers(self, n: int, kind: str) -> None:
+        """``n``: how many trials run at a time (worker processes, or the Dask cluster's threads)."""
         self.capacity = max(1, n)
         if self.n_left:
-            self._line(f"running on {n} worker(s) ({kind})")
+            self._line(f"running {n} trial(s) at a time ({kind})")
         if not self.tty:
             self.last = time.monotonic()    # a log's first status line once the trials run, not as they start
 
@@ -73,6 +75,13 @@ class Progress:
         self.durations.append(seconds)
         self._line(f"{self.labels.get(i, i)}: {result.get('status')} after {result.get('sequences', 0):,} "
                    f"sequences ({duration(seconds)})")
+
+    def elsewhere(self, i: int) -> None:
+        """Trial ``i`` is (now) run by another process: no longer ours to run."""
+        if self.live.pop(i, None) is None:
+            self.n_left -= 1
+        else:
+            self._line(f"{self.labels.get(i, i)}: taken over by another process")
 
     def failed(self, i: int, message: str) -> None:
         self.live.pop(i, None)
@@ -115,19 +124,29 @@ class Progress:
             return
         self.last = now
         if self.tty:
-            self.stream.write("\r\033[K" + self.status_text()[:250])
+            # one terminal row: a wrapped line could not be rewritten in place (\r goes back one row only)
+            width = shutil.get_terminal_size((100, 24)).columns - 1
+            self._write("\r\033[K" + self.status_text()[:max(width, 20)])
             self._dirty = True
         else:
-            self.stream.write(self.status_text() + "\n")
-        self.stream.flush()
+            self._write(self.status_text() + "\n")
 
     def _clear(self) -> None:
         if self.tty and self._dirty:
-            self.stream.write("\r\033[K")
+            self._write("\r\033[K")
             self._dirty = False
-            self.stream.flush()
 
     def _line(self, text: str) -> None:
         self._clear()
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        self._write(text + "\n")
+
+    def _write(self, text: str) -> None:
+        """Progress is best effort: a stream that cannot be written (a closed pipe, a full disk) silences
+        it; the run goes on."""
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None

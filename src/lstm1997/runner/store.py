@@ -7,8 +7,10 @@ a running trial may save one checkpoint (opaque bytes) at a time.
 
 Life of a trial: ``pending`` --:meth:`Store.claim`--> ``running`` --:meth:`Store.finish`--> ``done``, or
 --:meth:`Store.fail`--> ``error`` (claimable again), or --:meth:`Store.release`--> ``pending``. A running
-trial whose owner process is dead (same host, pid gone) or silent (heartbeat older than ``stale_after``)
-can be claimed by another process, which then resumes from the checkpoint.
+trial whose owner process is dead can be claimed by another process, which then resumes from the
+checkpoint: on this host, dead means the owner's pid is gone (or is now another process, started after the
+trial's last heartbeat), however old the heartbeat (a stopped or busy process keeps its trials); on another
+host, where the pid cannot be checked, silent for ``stale_after`` seconds.
 
 The file: ``PRAGMA application_id`` = 0x4C53544D ("LSTM"), ``PRAGMA user_version`` = schema version (1),
 WAL journal, ``synchronous=FULL`` (a crash loses nothing committed), every write inside ``BEGIN IMMEDIATE``
@@ -83,6 +85,10 @@ class StoreError(ValueError):
     """A problem with a results store file, or a write to a trial this process no longer holds."""
 
 
+class LostClaim(StoreError):
+    """A write to a trial this Store no longer holds (another process took it over, or it was released)."""
+
+
 def _disk_trouble(e: sqlite3.Error) -> bool:
     """Whether SQLite's error says the write failed at the disk (full, quota, file size limit)."""
     return any(w in str(e).lower() for w in ("disk", "full", "i/o"))
@@ -96,6 +102,19 @@ def default_owner() -> str:
 def _canonical(obj: Any) -> str:
     """Canonical JSON (sorted keys, no spaces): equal values give equal text."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def _pid_started(pid: int) -> float | None:
+    """When the process ``pid`` started (seconds since the epoch), where the system says (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])       # field 22, after the (comm) field
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -143,6 +162,8 @@ class Store:
         p = self.path
         if os.path.isdir(p):
             raise StoreError(f"{p}: is a directory, not a results store")
+        if os.path.exists(p) and not os.path.isfile(p):     # a FIFO would block the read below forever
+            raise StoreError(f"{p}: not a regular file, not a results store")
         if not os.path.exists(p):
             parent = os.path.dirname(os.path.abspath(p))
             if not os.path.isdir(parent):
@@ -263,14 +284,20 @@ class Store:
 
     def _alive(self, owner: str | None, heartbeat: float | None, stale_after: float, now: float) -> bool:
         """Whether a running trial's owner still counts as alive (see :meth:`claim`); self counts as alive."""
-        if owner is None or heartbeat is None or now - heartbeat > stale_after:
+        if owner is None or heartbeat is None:
             return False
         if owner == self.owner:
             return True
         parts = owner.rsplit(":", 2)
         if len(parts) == 3 and parts[0] == self._host and parts[1].isdigit():
-            return _pid_alive(int(parts[1]))
-        return True
+            pid = int(parts[1])
+            if not _pid_alive(pid):
+                return False
+            # alive, however old its heartbeat (stopped with Ctrl-Z, or inside a long segment), unless the
+            # pid now names a process that started after the owner's last heartbeat (the pid was reused)
+            started = _pid_started(pid)
+            return started is None or started <= heartbeat + 2.0
+        return now - heartbeat <= stale_after
 
     @staticmethod
     def _record(row: Sequence[Any], artifact: bool | bytes | None) -> dict[str, Any]:
@@ -291,7 +318,7 @@ class Store:
         if row is None:
             raise KeyError(f"{self.path}: no trial with id {trial_id}")
         if row[0] != "running" or row[1] != self.owner:
-            raise StoreError(f"{self.path}: trial {trial_id} is no longer held by this process "
+            raise LostClaim(f"{self.path}: trial {trial_id} is no longer held by this process "
                              f"(status {row[0]}, owner {row[1]})")
 
     # -- trials ----------------------------------------------------------------------------------------
@@ -351,8 +378,9 @@ class Store:
     def claim(self, trial_id: int, stale_after: float = 600.0) -> bool:
         """Atomically take the trial for this Store's owner: status 'running', owner, heartbeat=now,
         attempts+1, started set if unset. Succeeds (True) if the trial is 'pending' or 'error', or 'running'
-        with a dead owner (no owner; heartbeat older than ``stale_after`` seconds; an owner on this host whose
-        pid no longer exists) or with this Store's own owner. False for 'done' trials and trials running under
+        with a dead owner (no owner; an owner on this host whose pid no longer exists or names a process
+        started after the last heartbeat; an owner on another host silent for ``stale_after`` seconds) or
+        with this Store's own owner. False for 'done' trials and trials running under
         a live other owner. KeyError for an unknown id."""
         now = time.time()
         with self._write() as c:

@@ -11,6 +11,7 @@ return an object with ``advance(pause) -> bool`` (``pause(progress: dict)`` is c
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import threading
@@ -49,6 +50,8 @@ def init_local_worker(stop_event, progress_queue, pid_queue, parent: int) -> Non
     starts after its parent died must not take its adoptive parent for it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):   # started with them blocked (LocalPool._submit); ignored now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _hooks.update(stop=stop_event.is_set, progress=progress_queue.put, pids=pid_queue.put)
 
     def watchdog() -> None:
@@ -127,6 +130,11 @@ def run_segment(job: dict, checkpoint: bytes | None, seconds: float, sequences: 
 
     if run.advance(pause):
         result, artifact = run.outcome()
+        try:    # a result the store cannot keep fails this trial here, not the whole run at the store
+            json.dumps(result)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"the trial's result is not JSON-able ({e}); trial functions return plain "
+                            "dicts of str, int, float, bool, None, lists and dicts") from None
         return {"id": job["id"], "finished": True, "result": result, "artifact": artifact,
                 "seconds": run.seconds, "sequences": run.done}
     return {"id": job["id"], "finished": False, "checkpoint": run.checkpoint(), "seconds": run.seconds,
