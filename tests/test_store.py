@@ -147,6 +147,26 @@ def test_release_fail_and_reclaim_keep_checkpoint(tmp_path):
 # -- claim rules --------------------------------------------------------------------------------------------
 
 
+def test_registering_known_trials_again_writes_nothing(tmp_path):
+    """Re-running a finished command registers its trials again: that must not write (a read-only store,
+    an archived results file, still prints its tables)."""
+    with Store(tmp_path / "s.db") as s:
+        ids = s.register([trial(i) for i in range(3)], tag="t")
+        before = s._conn.total_changes
+        writer = sqlite3.connect(tmp_path / "s.db")     # another process writing: no write lock to be had
+        writer.execute("BEGIN IMMEDIATE")
+        s._conn.execute("PRAGMA busy_timeout=200")
+        try:
+            assert s.register([trial(i) for i in range(3)], tag="t") == ids
+        finally:
+            writer.rollback()
+            writer.close()
+        assert s._conn.total_changes == before
+        assert s.register([trial(i) for i in range(4)], tag="t")[:3] == ids     # a new one: written
+        assert s.register([trial(0)], tag="u") == ids[:1]                       # a new tag: written
+        assert s._conn.total_changes == before + 3                              # trial 3, its tag, tag u
+
+
 def test_claim_rules(tmp_path):
     path = tmp_path / "s.db"
     host = socket.gethostname()

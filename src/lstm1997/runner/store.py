@@ -334,6 +334,10 @@ class Store:
                 raise TypeError(f"trial {t.get('key')!r}: args must be a dict, got {type(t.get('args')).__name__}")
             rows.append((str(t["key"]), str(t["fn"]), _canonical(t["args"]), int(t["seed"]), str(t["version"]),
                          str(t.get("label", ""))))
+        # all there already (re-running a finished command): no write at all, so a read-only store still works
+        known = self._known(rows, tag)
+        if known is not None:
+            return known
         ids: list[int] = []
         now = time.time()
         with self._write() as c:
@@ -346,6 +350,17 @@ class Store:
                 if tag is not None:
                     c.execute("INSERT INTO tags (tag, trial_id, position) VALUES (?, ?, ?) "
                               "ON CONFLICT(tag, trial_id) DO NOTHING", (tag, tid, pos))
+        return ids
+
+    def _known(self, rows: list[tuple], tag: str | None) -> list[int] | None:
+        """The ids of these trials if every one is in the store (and in ``tag``), else None."""
+        ids = []
+        for key, *_ in rows:
+            got = self._query("SELECT id FROM trials WHERE key=?", (key,))
+            if not got or (tag is not None and not self._query(
+                    "SELECT 1 FROM tags WHERE tag=? AND trial_id=?", (tag, got[0][0]))):
+                return None
+            ids.append(got[0][0])
         return ids
 
     def get(self, id_or_key: int | str) -> dict[str, Any] | None:
