@@ -230,15 +230,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_lost_scheduler_is_a_clear_error_and_a_rerun_resumes(tmp_path, long_reference):
+def test_a_lost_scheduler_is_a_clear_error_and_a_rerun_resumes(tmp_path, long_reference, monkeypatch):
     """The scheduler dies (SIGKILL) while trials run on its workers: a RunnerError saying so, within seconds;
     no trial marked failed or left claimed; their checkpoints kept; a run on another cluster finishes them
-    with exactly the uninterrupted results."""
+    with exactly the uninterrupted results.
+
+    The run is steered into the case a loaded machine used to hit now and then: one segment in flight (here
+    one worker thread; there the second worker process had not joined yet), the scheduler dies, and the
+    next segment is submitted after Dask's client noticed and began to reconnect. Dask leaves such a
+    future pending until it gives up reconnecting (the client's timeout, 60 s here), so the runner must
+    see the lost scheduler itself."""
     import os
     import signal
     import subprocess
     import sys
     from pathlib import Path
+
+    from lstm1997.runner import backends
 
     distributed = pytest.importorskip("distributed")
     dask = str(Path(sys.executable).with_name("dask"))
@@ -247,7 +255,7 @@ def test_a_lost_scheduler_is_a_clear_error_and_a_rerun_resumes(tmp_path, long_re
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                "--dashboard-address", ":0"], **quiet),
-             subprocess.Popen([dask, "worker", addr, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+             subprocess.Popen([dask, "worker", addr, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
                               **quiet)]
     try:
         with Store(tmp_path / "lost.sqlite") as store:
@@ -264,9 +272,18 @@ def test_a_lost_scheduler_is_a_clear_error_and_a_rerun_resumes(tmp_path, long_re
                         procs[0].wait()
                         killed.append(time.monotonic())
 
+            submit = backends.DaskCluster.submit
+
+            def submit_while_reconnecting(self, *args):
+                while killed and self.client.status == "running":     # until the client has noticed
+                    time.sleep(0.01)
+                return submit(self, *args)
+
+            monkeypatch.setattr(backends.DaskCluster, "submit", submit_while_reconnecting)
             with pytest.raises(RunnerError, match="lost the connection to the Dask scheduler at " + addr):
                 run_trials(store, ids, scheduler=addr, scheduler_timeout=60, checkpoint_seconds=0.2,
                            progress=KillTheSchedulerOnResume())
+            monkeypatch.undo()
             assert killed and time.monotonic() - killed[0] < 10
             assert all(r["status"] == "pending" for r in store.records(ids=ids)), "none failed, none held"
             assert any(store.load_checkpoint(i) is not None for i in ids)

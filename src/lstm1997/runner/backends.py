@@ -343,7 +343,7 @@ class DaskCluster:
     @property
     def capacity(self) -> int:
         """Worker threads of the cluster now (asked at most every 5 s): workers may join or leave."""
-        if time.monotonic() - self._capacity_at > 5.0:
+        if time.monotonic() - self._capacity_at > 5.0 and not self._lost():   # (asking a lost one: 30 s)
             self._capacity_at = time.monotonic()
             try:
                 self._capacity = max(1, sum(self.client.nthreads().values()))
@@ -358,10 +358,20 @@ class DaskCluster:
         self._futures.add(f)
         return f
 
+    def _lost(self) -> bool:
+        """The client lost its scheduler: Dask then says "connecting" (and tries to reconnect for as long as
+        the client's timeout) or "closing"/"closed"."""
+        return self.client.status != "running"
+
     def wait(self, futures, timeout):
+        """The futures that are done; all of them once the scheduler is lost (``result`` then says so).
+
+        Dask cancels the futures it holds when the connection drops, but a future submitted after that,
+        while the client tries to reconnect, stays pending until the reconnection gives up (the client's
+        timeout, ``--scheduler-timeout``): so a lost scheduler is checked here, not only through futures."""
         end = time.monotonic() + timeout
         while True:
-            done = {f for f in futures if f.done()}
+            done = set(futures) if self._lost() else {f for f in futures if f.done()}
             if done or time.monotonic() >= end:
                 break
             time.sleep(0.02)
@@ -373,7 +383,7 @@ class DaskCluster:
         while running it is one: ``KilledWorker``), a lost scheduler is a :class:`RunnerError`."""
         import distributed
 
-        if fut.cancelled() or self.client.status != "running":
+        if fut.cancelled() or self._lost():
             self._quiet_client()
             raise RunnerError(f"lost the connection to the Dask scheduler at {self._address}; finished trials "
                               "and the checkpoints of the others are in the store: run the same command again "
