@@ -235,3 +235,277 @@ def test_reproduce_unreachable_scheduler_fails_within_seconds(tmp_path):
             check=False)
     assert p.returncode == 2 and "cannot reach the Dask scheduler" in p.stderr and "Traceback" not in p.stderr
     assert time.monotonic() - t0 < 30
+
+
+# ---- issue 11: every user mistake a clear error, nothing silently wrong ------------------------------
+# In-process through cli.main (fast); subprocesses only where a process-wide setting is needed.
+
+import errno
+import os
+import signal
+
+from lstm1997 import cli as C
+
+
+def run_main(capsys, *argv):
+    """cli.main(argv) in this process: (exit status, stdout, stderr)."""
+    try:
+        rc = C.main([str(a) for a in argv])
+    except SystemExit as e:          # argparse
+        rc = e.code
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _fail(capsys, *argv, msg):
+    rc, out, err = run_main(capsys, *argv)
+    assert rc == 2 and "Traceback" not in err, (argv, rc, err)
+    assert msg in err, (argv, err)
+    assert len(err.strip().splitlines()) == 1 or err.strip().splitlines()[-1].startswith("lstm1997: error:"), err
+    return out, err
+
+
+def _listing(path):
+    return sorted(os.listdir(path))
+
+
+@pytest.mark.parametrize("argv", [
+    ("run", "1", "--cells", 1_000_000),
+    ("run", "adding", "--T", 100_000_000, "--max-sequences", 10),
+    ("run", "2a", "--method", "RTRL", "--p", 100_000, "--max-sequences", 10),
+    ("guess", "3a", "--T", 100_000_000, "--trials", 1),
+])
+def test_absurd_sizes_are_refused_before_allocating(capsys, argv):
+    out, err = _fail(capsys, *argv, msg="of memory")
+    assert "available" in err and "smaller" in err
+
+
+def test_fit_absurd_size_is_refused(capsys, tmp_path, rng):
+    data = _data(tmp_path, rng)
+    _fail(capsys, "fit", data, "--blocks", 1, "--cells", 1_000_000, "--out", tmp_path / "m.npz", msg="of memory")
+    assert _listing(tmp_path) == ["data.npz"]
+
+
+def test_memory_error_anywhere_is_one_line(capsys, monkeypatch):
+    def boom(args):
+        raise MemoryError
+    monkeypatch.setattr(C, "cmd_list", boom)
+    _fail(capsys, "list", msg="out of memory")
+
+
+def test_report_out_must_be_a_folder(capsys, tmp_path):
+    from lstm1997.runner import Store
+
+    with Store(tmp_path / "s.sqlite"):
+        pass
+    (tmp_path / "afile").write_text("mine\n")
+    os.mkfifo(tmp_path / "fifo")
+    _fail(capsys, "report", "--db", tmp_path / "s.sqlite", "--out", tmp_path / "afile", msg="not a folder")
+    _fail(capsys, "report", "--db", tmp_path / "s.sqlite", "--out", tmp_path / "fifo", msg="not a folder")
+    assert (tmp_path / "afile").read_text() == "mine\n"
+    assert _listing(tmp_path) == ["afile", "fifo", "s.sqlite"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dir"])
+def test_writers_never_replace_a_fifo_or_folder(capsys, tmp_path, rng, kind):
+    data = _data(tmp_path, rng)
+    model = tmp_path / "m.npz"
+    assert run_main(capsys, "fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out", model)[0] == 0
+    dest = tmp_path / "dest"
+    os.mkfifo(dest) if kind == "fifo" else dest.mkdir()
+    what = "FIFO" if kind == "fifo" else "folder"
+    for argv in (("fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out", dest),
+                 ("predict", model, data, "--out", dest),
+                 ("run", "adding", "--T", 20, "--max-sequences", 10, "--json", dest),
+                 ("guess", "3a", "--T", 10, "--trials", 1, "--max-guesses", 2, "--json", dest),
+                 ("reproduce", "9", "--budget", "quick", "--json", dest)):
+        _fail(capsys, *argv, msg=what)
+    import stat
+    mode = os.lstat(dest).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISDIR(mode)
+    assert _listing(tmp_path) == ["data.npz", "dest", "m.npz"]
+
+
+def test_fit_read_only_file_system(capsys, tmp_path, rng, monkeypatch):
+    """EROFS (not only PermissionError), at the check before the work and at the write itself."""
+    data = _data(tmp_path, rng)
+    real_open, real_replace = os.open, os.replace
+
+    def ro_open(path, *a, **kw):
+        if str(path).startswith(str(tmp_path / "ro")):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, *a, **kw)
+
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(os, "open", ro_open)
+    out, err = _fail(capsys, "fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out",
+                     tmp_path / "ro" / "m.npz", msg="read-only")
+    assert "training on" not in out                      # refused before the work
+    monkeypatch.setattr(os, "open", real_open)
+
+    def ro_replace(src, dst, *a, **kw):
+        raise OSError(errno.EROFS, "Read-only file system", str(dst))
+
+    monkeypatch.setattr(os, "replace", ro_replace)
+    for argv in (("fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out", tmp_path / "m.npz"),
+                 ("run", "adding", "--T", 20, "--max-sequences", 10, "--json", tmp_path / "r.json")):
+        _fail(capsys, *argv, msg="read-only")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert _listing(tmp_path) == ["data.npz", "ro"] and _listing(tmp_path / "ro") == []
+
+
+_FSIZE = r"""
+import resource, signal, sys
+from lstm1997 import cli
+cli._warm_kernels(cli._Progress())
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def test_full_disk_is_one_line_and_leaves_no_file(tmp_path, rng):
+    """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) stands for a full disk: each writer fails with a
+    one-line error, exit status 2, and no partial or temporary file."""
+    from lstm1997.runner import Store
+
+    data = _data(tmp_path, rng)
+    model = tmp_path / "m.npz"
+    cli("fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out", model)
+    with Store(tmp_path / "s.sqlite"):
+        pass
+    out = tmp_path / "out"
+    out.mkdir()
+    before = {p: p.stat().st_size for p in tmp_path.iterdir()}
+    for limit, argv in ((300, ("fit", data, "--blocks", 2, "--cells", 2, "--epochs", 1, "--out", out / "m.npz")),
+                        (300, ("predict", model, data, "--out", out / "o.npz")),
+                        (300, ("run", "adding", "--T", 20, "--max-sequences", 10, "--json", out / "r.json")),
+                        # the store's shared-memory index (32 KiB) must fit; report.html does not
+                        (40_000, ("report", "--db", tmp_path / "s.sqlite", "--out", out / "rep"))):
+        p = subprocess.run([sys.executable, "-c", _FSIZE, str(limit), *map(str, argv)], capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, (argv, p.stderr)
+        assert "too large" in p.stderr.strip().splitlines()[-1], p.stderr
+        assert _listing(out) == [], (argv, _listing(out))
+    assert {p: p.stat().st_size for p in tmp_path.iterdir() if "sqlite-" not in p.name} == {
+        p: n for p, n in before.items() if "sqlite-" not in p.name}
+
+
+def test_fit_refuses_targets_outside_0_1_and_all_nan(capsys, tmp_path):
+    xs = [np.zeros((3, 1)) for _ in range(4)]
+    ds = [np.array([[np.nan], [np.nan], [v]]) for v in (0.0, 1.0, 2.5, 0.5)]
+    save_data(tmp_path / "big.npz", Batch.from_sequences(xs, ds))
+    out, err = _fail(capsys, "fit", tmp_path / "big.npz", "--blocks", 1, "--cells", 1, "--out", tmp_path / "m.npz",
+                     msg="[0, 1]")
+    assert "logistic" in err and "rescale" in err and "sequence 2" in err
+    save_data(tmp_path / "nan.npz", Batch.from_sequences(xs, [np.full((3, 1), np.nan)] * 4))
+    _fail(capsys, "fit", tmp_path / "nan.npz", "--blocks", 1, "--cells", 1, "--out", tmp_path / "m.npz",
+          msg="every target is NaN")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_fit_init_refuses_other_sizes(capsys, tmp_path, rng):
+    data = _data(tmp_path, rng)
+    model = tmp_path / "m.npz"
+    assert run_main(capsys, "fit", data, "--blocks", 2, "--cells", 1, "--epochs", 1, "--out", model)[0] == 0
+    _fail(capsys, "fit", data, "--init", model, "--blocks", 3, "--out", tmp_path / "m2.npz", msg="--blocks 3")
+    _fail(capsys, "fit", data, "--init", model, "--cells", 2, "--out", tmp_path / "m2.npz", msg="--cells 2")
+    assert run_main(capsys, "fit", data, "--init", model, "--blocks", 2, "--cells", 1, "--epochs", 1,
+                    "--out", tmp_path / "m2.npz")[0] == 0                      # the same sizes are fine
+
+
+def test_outputs_never_overwrite_inputs(capsys, tmp_path, rng):
+    data = _data(tmp_path, rng)
+    model = tmp_path / "m.npz"
+    assert run_main(capsys, "fit", data, "--blocks", 1, "--cells", 1, "--epochs", 1, "--out", model)[0] == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _fail(capsys, "predict", model, data, "--out", model, msg="input")
+    _fail(capsys, "predict", model, data, "--out", data, msg="input")
+    _fail(capsys, "predict", model, data, "--out", tmp_path / "." / "data.npz", msg="input")   # same file
+    _fail(capsys, "fit", data, "--blocks", 1, "--cells", 1, "--out", data, msg="input")
+    os.link(data, tmp_path / "hard.npz")
+    _fail(capsys, "fit", data, "--blocks", 1, "--cells", 1, "--out", tmp_path / "hard.npz", msg="input")
+    os.unlink(tmp_path / "hard.npz")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_guess_refuses_options_it_would_ignore(capsys):
+    _fail(capsys, "guess", "3a", "--noise", 0.1, msg="--noise applies to the parity problem only")
+    _fail(capsys, "guess", "3b", "--noise", 0.1, msg="--noise applies to the parity problem only")
+    _fail(capsys, "guess", "parity", "--T", 50, msg="--T applies to 3a/3b only")
+    _fail(capsys, "guess", "parity", "--N", 2, msg="--N applies to 3a/3b only")
+
+
+@pytest.mark.parametrize("content", [b"", b"my notes\n"])
+def test_status_and_reproduce_leave_a_non_sqlite_file_alone(capsys, tmp_path, content):
+    db = tmp_path / "notes.txt"
+    db.write_bytes(content)
+    _fail(capsys, "status", "--db", db, msg="not a results store")
+    _fail(capsys, "reproduce", "9", "--budget", "quick", "--db", db, msg="not a results store")
+    assert db.read_bytes() == content and _listing(tmp_path) == ["notes.txt"]
+
+
+def test_outputs_are_checked_before_the_work(capsys, tmp_path, rng):
+    data = _data(tmp_path, rng)
+    missing = tmp_path / "no" / "such"
+    out, _ = _fail(capsys, "run", "adding", "--T", 20, "--max-sequences", 10, "--json", missing / "r.json",
+                   msg="does not exist")
+    assert "training sequences" not in out and "network:" not in out
+    out, _ = _fail(capsys, "fit", data, "--blocks", 1, "--cells", 1, "--out", missing / "m.npz", msg="does not exist")
+    assert "training on" not in out
+    _fail(capsys, "predict", data, data, "--out", missing / "o.npz", msg="does not exist")
+    _fail(capsys, "reproduce", "9", "--budget", "quick", "--json", missing / "t.json", msg="does not exist")
+    _fail(capsys, "guess", "3a", "--T", 10, "--trials", 1, "--json", missing / "g.json", msg="does not exist")
+    assert _listing(tmp_path) == ["data.npz"]                   # nothing made, no store either
+
+
+def test_run_stops_cleanly_on_sigint_and_sigterm(tmp_path):
+    """A signal after the first progress line: the trial stops at its next chunk, says where it was and
+    how to go on, writes the partial result marked "interrupted", exit status 130."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        out = tmp_path / f"r{sig}.json"
+        argv = ["run", "adding", "--T", 100, "--max-sequences", 5_000_000, "--json", out]
+        p = subprocess.Popen([str(EXE), *map(str, argv)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in p.stderr:
+            if line.startswith("sequences"):
+                break
+        p.send_signal(sig)
+        stdout, stderr = p.communicate(timeout=300)
+        assert p.returncode == 130, stderr
+        assert "Traceback" not in stderr and "INTERRUPTED" in stdout and "run the same command again" in stderr
+        r = json.loads(out.read_text())
+        assert r["status"] == "interrupted" and r["success"] is False and 0 < r["sequences"] < 5_000_000
+        assert r["stage"] and f"after {r['sequences']:,} training sequences" in stderr
+        assert [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] == []
+
+
+def test_help_texts_cite_what_users_can_look_up(capsys):
+    cmds = ["run", "list", "reproduce", "status", "report", "guess", "fit", "predict"]
+    texts = []
+    for argv in [["--help"]] + [[c, "--help"] for c in cmds]:
+        rc, out, err = run_main(capsys, *argv)
+        assert rc == 0
+        texts.append(out)
+    text = "\n".join(texts)
+    for bad in ("spec §", "§", "[S]", "[P]", "[U]", "issue 4", "paper-spec", "shared/"):
+        assert bad not in text, bad
+    assert "docs/decisions.md, D34" in text
+    import inspect
+    src = inspect.getsource(C)
+    for bad in ("spec §", "paper-spec", "issue 4"):
+        assert bad not in src, bad
+
+
+def test_kernel_message_says_compiled_or_loaded():
+    assert C._kernel_message(0.5, 1, 0) is None
+    assert C._kernel_message(8.0, 2, 0).startswith("compiled kernels in 8.0 s")
+    assert C._kernel_message(1.5, 0, 2).startswith("loaded compiled kernels")
+    assert "compiled kernels in" not in C._kernel_message(1.5, 0, 2)
+    assert C._kernel_message(1.5, 0, 0) == "kernels ready in 1.5 s"
+
+
+def test_list_never_estimates_0_s(capsys):
+    assert C._est(0.2) == "<1 s" and C._est(0.0) == "-" and C._est(100.0) != "<1 s"
+    rc, out, _ = run_main(capsys, "list")
+    assert rc == 0 and " 0 s" not in out and "<1 s" in out

@@ -522,3 +522,60 @@ def test_inf_in_targets(tmp_path):
     p = tmp_path / "inf_targets.npz"
     _write_npz(p, {"inputs": np.zeros((9, 2)), "targets": t, "lengths": np.array([3, 1, 5])})
     _refused(load_data, p, match="'targets' contain inf at sequence 1, step 0")
+
+
+# ---- destinations that are not regular files are never replaced (issue 11) -----------------------
+
+def test_writers_refuse_a_fifo_or_folder_and_leave_it(tmp_path):
+    import stat
+
+    from lstm1997.io import save_outputs, write_text
+
+    net = _net()
+    batch = Batch.from_sequences([np.zeros((2, 1))], [np.zeros((2, 1))])
+    fifo, folder = tmp_path / "fifo", tmp_path / "folder"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    for dest, word in ((fifo, "FIFO"), (folder, "folder")):
+        for write in (lambda p: save_model(net, p), lambda p: save_data(p, batch),
+                      lambda p: save_outputs(p, np.zeros((2, 1)), np.array([2])), lambda p: write_text(p, "x")):
+            with pytest.raises(ValueError, match=word):
+                write(dest)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and stat.S_ISDIR(os.lstat(folder).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "folder"] and os.listdir(folder) == []
+
+
+def test_write_text_is_atomic(tmp_path, monkeypatch):
+    import errno
+
+    from lstm1997.io import write_text
+
+    p = tmp_path / "r.json"
+    write_text(p, "old\n")
+
+    def ro(*a, **kw):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", ro)
+    with pytest.raises(OSError):
+        write_text(p, "new\n")
+    monkeypatch.undo()
+    assert p.read_text() == "old\n" and os.listdir(tmp_path) == ["r.json"]
+
+
+def test_check_destination(tmp_path):
+    from lstm1997.io import check_destination
+
+    (tmp_path / "in.npz").write_bytes(b"x")
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "in.npz", tmp_path / "link.npz")
+    check_destination(tmp_path / "new.npz")
+    check_destination(tmp_path / "in.npz")                  # an existing regular file may be replaced
+    for path, inputs, match in ((tmp_path / "fifo", (), "FIFO"), (tmp_path, (), "folder"),
+                                (tmp_path / "in.npz", [tmp_path / "in.npz"], "input"),
+                                (tmp_path / "link.npz", [tmp_path / "in.npz"], "input"),
+                                (tmp_path / "sub" / ".." / "in.npz", [tmp_path / "in.npz"], "does not exist"),
+                                (tmp_path / "no" / "x.npz", (), "does not exist"), ("", (), "file name")):
+        with pytest.raises(ValueError, match=match):
+            check_destination(path, inputs=inputs)
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "in.npz", "link.npz"]      # the probe left nothing

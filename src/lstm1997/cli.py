@@ -18,6 +18,7 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
 import time
 
@@ -53,19 +54,114 @@ class _Progress:
             self.stream.flush()
 
 
+def _kernel_cache_counts() -> tuple[int, int]:
+    """(signatures compiled, signatures loaded from numba's on-disk cache) so far, over the kernels."""
+    compiled = loaded = 0
+    for mod in ("lstm", "rnn"):
+        m = sys.modules.get(f"{__package__}._kernels.{mod}")
+        for v in vars(m).values() if m is not None else ():
+            stats = getattr(v, "stats", None)
+            if stats is not None and hasattr(stats, "cache_misses") and hasattr(stats, "cache_hits"):
+                compiled += sum(stats.cache_misses.values())
+                loaded += sum(stats.cache_hits.values())
+    return compiled, loaded
+
+
+def _kernel_message(dt: float, compiled: int, loaded: int) -> str | None:
+    """What to say about getting the kernels ready: compiled, or only loaded from the on-disk cache."""
+    if dt <= 1.0:
+        return None
+    if compiled:
+        return f"compiled kernels in {dt:.1f} s (cached on disk for later runs)"
+    if loaded:
+        return f"loaded compiled kernels from the on-disk cache in {dt:.1f} s"
+    return f"kernels ready in {dt:.1f} s"
+
+
 def _warm_kernels(progress: _Progress) -> None:
-    """Compile (or load from the on-disk cache) the kernel once, and say so if it took a while."""
+    """Compile (or load from the on-disk cache) the kernel once, and say which if it took a while."""
     from .learners import TruncatedRTRL
     from .network import Architecture, init
     from .batch import Batch
 
     t0 = time.perf_counter()
+    c0, l0 = _kernel_cache_counts()
     net = init(Architecture(1, 1, 1), np.random.default_rng(0))
     learner = TruncatedRTRL(0.1)
     learner.update(net, learner.init(net), Batch(np.zeros((1, 1)), np.zeros((1, 1)), np.array([0, 1])))
     dt = time.perf_counter() - t0
-    if dt > 1.0:
-        progress.stream.write(f"compiled kernels in {dt:.1f} s (cached on disk for later runs)\n")
+    c1, l1 = _kernel_cache_counts()
+    msg = _kernel_message(dt, c1 - c0, l1 - l0)
+    if msg:
+        progress.stream.write(msg + "\n")
+
+
+# ---- memory: refuse what cannot fit, before allocating it --------------------------------------
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+def _available_memory() -> int | None:
+    """Bytes this process may still allocate: the machine's available memory (Linux: MemAvailable), and
+    less under an address-space limit (ulimit -v). ``None`` when unknown."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = None
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            used = 0
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmSize:"):
+                        used = int(line.split()[1]) * 1024
+            left = max(soft - used, 0)
+            avail = left if avail is None else min(avail, left)
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    return avail
+
+
+def _check_memory(need: float, what: str, fix: str) -> None:
+    """Refuse (ValueError) a command whose estimated memory ``need`` exceeds what is available."""
+    avail = _available_memory()
+    if avail is not None and need > avail:
+        raise ValueError(f"{what} needs about {_bytes(need)} of memory, more than the {_bytes(avail)} "
+                         f"available on this machine; {fix}")
+
+
+def _net_bytes(arch, exact_rtrl: bool = False) -> float:
+    """Estimated bytes for a net of ``arch`` while it trains: weights, masks, snapshots, the truncated
+    RTRL traces (LSTM), or exact RTRL's sensitivities (a baseline net); from the sizes alone, allocating
+    nothing."""
+    if hasattr(arch, "n_units"):                        # a conventional net (baselines, guessing)
+        w = float(arch.n_units) * arch.n_src
+        return 8.0 * (5 * w + (arch.n_units * w if exact_rtrl else 0))
+    w = float(arch.n_hidden) * arch.n_src + float(arch.n_out) * arch.n_osrc
+    return 8.0 * (5 * w + 2 * float(arch.n_cells) * arch.n_src)
+
+
+def _seq_bytes(n_seq: float, mean_length: float, n_in: int, n_out: int) -> float:
+    """Estimated bytes for a batch of ``n_seq`` sequences (inputs, targets, outputs, errors, temporaries)."""
+    return 16.0 * n_seq * max(mean_length, 1.0) * (n_in + 2 * n_out + 1)
 
 
 def _jsonable(v):
@@ -83,9 +179,19 @@ def _jsonable(v):
 
 
 def _write_json(path: str, obj: dict) -> None:
-    with open(path, "w") as f:
-        json.dump(_jsonable(obj), f, indent=2)
-        f.write("\n")
+    """Write ``obj`` as JSON to exactly ``path``, atomically (never a partial file; never replacing a
+    folder, device or FIFO)."""
+    from .io import write_text
+
+    write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+
+
+def _check_out(path, what: str, inputs=()) -> None:
+    """Before any work: ``path`` can be written (see :func:`lstm1997.io.check_destination`)."""
+    from .io import check_destination
+
+    if path is not None:
+        check_destination(path, inputs=inputs, what=what)
 
 
 # ---- run / list / reproduce -------------------------------------------------------------------
@@ -112,6 +218,13 @@ def _duration(sec: float) -> str:
     from .runner.progress import duration
 
     return duration(sec)
+
+
+def _est(sec: float) -> str:
+    """An estimated duration: never "0 s" for a real trial ("<1 s" below a second, "-" when unknown)."""
+    if sec is None or not math.isfinite(sec) or sec <= 0:
+        return "-"
+    return "<1 s" if sec < 1.0 else _duration(sec)
 
 
 def _fmt(v, fmt="{:,.0f}"):
@@ -144,6 +257,14 @@ def cmd_run(args) -> int:
     if exp.per_trial is not None:
         over = {**exp.per_trial(args.seed), **over}
     cfg = exp.config_for(None, **over)
+    _check_out(args.json, "--json")
+    arch = cfg.architecture()
+    cap = min(getattr(cfg, "max_sequences", 1) or 1, getattr(cfg, "chunk", 1000) or 1000)
+    n_seq = max([cap] + [getattr(cfg, k, 0) or 0 for k in ("test_size", "check_size")])
+    _check_memory(_net_bytes(arch, exact_rtrl=getattr(cfg, "method", "LSTM") == "RTRL")
+                  + _seq_bytes(n_seq, cfg.mean_length, arch.n_in, arch.n_out),
+                  f"this trial ({arch.n_in} input(s), {arch.n_out} output(s), sequences of mean length "
+                  f"{cfg.mean_length:,.0f})", "choose smaller sizes (--blocks, --cells, --T, --p, --q)")
     trial = exp.make_trial(cfg)
     out = sys.stdout
     out.write(f"{exp.title}, {', '.join(f'{k}={v}' for k, v in over.items() if k != 'max_sequences')}"
@@ -152,8 +273,32 @@ def cmd_run(args) -> int:
     out.flush()
     prog = _Progress()
     _warm_kernels(prog)
-    res = exp.run(cfg, args.seed, _trial_progress(prog))
+    run, signum = _run_stoppable(trial, args.seed, _trial_progress(prog), prog)
     prog.close()
+    res = run.result()
+    interrupted = signum is not None and not run.finished
+    if interrupted:
+        res.sequences = run.done
+        stage = run.pending[0].name if run.pending else "done"
+        name = signal.Signals(signum).name
+        out.write(f"\nINTERRUPTED ({name}) after {run.done:,} training sequences, in stage {stage}"
+                  f" ({res.seconds:.1f} s); not tested\n")
+        for nm, st in res.stages.items():
+            out.write(f"  stage {nm} held after {st['sequences']:,} sequences\n")
+        if args.json:
+            _write_json(args.json, {
+                "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
+                "seed": args.seed, "weights": trial.arch.n_weights, "success": False, "status": "interrupted",
+                "signal": name, "sequences": run.done, "stage": stage, "seconds": res.seconds,
+                "steps": res.steps, "stages": res.stages, "events": res.events,
+                "curve": [list(c) for c in res.curve[:: max(1, len(res.curve) // 200)]],
+            })
+            out.write(f"  wrote the partial result to {args.json} (status \"interrupted\")\n")
+        out.flush()
+        sys.stderr.write(f"lstm1997: interrupted ({name}) after {run.done:,} training sequences in stage {stage}. "
+                         "`run` keeps no checkpoint: run the same command again to start over, or use "
+                         "`lstm1997 reproduce`, which saves checkpoints and resumes.\n")
+        return 130
     figs = trial_figures(res)
     verdict = {"solved": "SOLVED (the paper's criterion held)", "cap": "NOT solved (cap reached)",
                "diverged": "NOT solved (diverged)"}[res.status]
@@ -192,6 +337,46 @@ def cmd_run(args) -> int:
         })
         out.write(f"  wrote {args.json}\n")
     return 0
+
+
+def _run_stoppable(trial, seed: int, show, prog):
+    """Run ``trial`` to its end, or until SIGINT/SIGTERM: the first signal stops it at the next chunk of
+    sequences, a second one quits at once (KeyboardInterrupt). Returns (the TrialRun, the signal or None)."""
+    import threading
+
+    from .experiments.protocol import TrialRun
+
+    got: list[int] = []
+
+    def handler(signum, frame):
+        if got:
+            raise KeyboardInterrupt
+        got.append(signum)
+        try:
+            prog.close()
+            sys.stderr.write(f"\nlstm1997: {signal.Signals(signum).name}: stopping at the next chunk of "
+                             "sequences (again to quit at once)\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+    try:
+        run = TrialRun(trial, seed)
+
+        def progress(p):
+            show(p)
+            return bool(got)
+
+        if not got:
+            run.advance(progress)
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    return run, (got[0] if got else None)
 
 
 def _estimate(exp, row) -> tuple[int, float]:
@@ -238,8 +423,8 @@ def cmd_list(args) -> int:
             continue
         ok = "" if r["weights"] == r["paper_weights"] else " !"
         print(f"{r['table']:<6}{r['row']:<18}{r['weights']:>8}{_fmt(r['paper_weights']):>8}{ok}{r['trials']:>7}"
-              f"{_fmt(r['paper_sequences']):>12}{_duration(r['seconds_per_trial']):>14}"
-              f"{_duration(r['seconds_all_trials']):>11}")
+              f"{_fmt(r['paper_sequences']):>12}{_est(r['seconds_per_trial']):>14}"
+              f"{_est(r['seconds_all_trials']):>11}")
     print("\nestimates: the paper's mean sequences x mean length x measured cost per step; a faithful run may "
           "need more (see README).")
     return 0
@@ -259,10 +444,40 @@ def _plausible(paper: dict, ours: dict) -> bool:
 DEFAULT_DB = "lstm1997-results.sqlite"
 
 
-def _db_path(args) -> str:
+def _db_path(args, must_exist: bool = False) -> str:
+    """The results store's path; an existing file there must be an SQLite database (a 0-byte file is not:
+    opening it would quietly turn it into one), and never a folder, device, FIFO or socket."""
+    import stat
+
     if args.db is not None and not args.db.strip():
         raise ValueError("--db needs a file name")
-    return args.db or os.environ.get("LSTM1997_DB") or DEFAULT_DB
+    db = args.db or os.environ.get("LSTM1997_DB") or DEFAULT_DB
+    try:
+        st = os.stat(db)
+    except (FileNotFoundError, NotADirectoryError):
+        if must_exist:
+            raise ValueError(f"{db}: no results store there (lstm1997 reproduce writes one; --db PATH to "
+                             "choose)") from None
+        return db
+    except OSError as e:
+        raise ValueError(f"{db}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ValueError(f"{db}: is a folder, not a results store; give --db the store's file name")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{db}: is not a regular file (a device, FIFO or socket), not a results store; "
+                         "give --db a file name")
+    if st.st_size == 0 and not os.path.exists(db + "-wal"):
+        raise ValueError(f"{db}: is an empty file, not a results store (it is left as it is); delete it "
+                         "or give --db another file name")
+    try:
+        with open(db, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise ValueError(f"{db}: cannot be read ({e.strerror or e})") from None
+    if st.st_size and head != b"SQLite format 3\x00":
+        raise ValueError(f"{db}: not a results store (not an SQLite database; it is left as it is); give "
+                         "--db another file name")
+    return db
 
 
 def _plan(args):
@@ -340,6 +555,7 @@ def cmd_reproduce(args) -> int:
         raise ValueError("--scheduler-timeout must be a positive number of seconds, at most 86400 (a day)")
     quick = args.budget == "quick"
     db = _db_path(args)
+    _check_out(args.json, "--json", inputs=[db])
     t0 = time.perf_counter()
     with Store(db) as store:
         ids_by_row = [register(store, specs, _row_tag(table, row, cap)) if specs else []
@@ -394,9 +610,7 @@ def cmd_status(args) -> int:
     from .experiments import TrialResult, table_rows, trial_figures
     from .runner import Store
 
-    db = _db_path(args)
-    if not os.path.exists(db):
-        raise ValueError(f"{db}: no results store there (reproduce writes one; --db PATH to choose)")
+    db = _db_path(args, must_exist=True)
     with Store(db) as store:
         groups = [(tag, store.records(tag=tag)) for tag in store.tags()]
         tagged = {r["id"] for _, recs in groups for r in recs}
@@ -473,10 +687,27 @@ def cmd_guess(args) -> int:
 
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be at least 0, got {args.seed}")
+    if args.task == "parity":
+        given = [f"--{k}" for k in ("T", "N") if getattr(args, k) is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to 3a/3b only; the parity problem's sequences have "
+                             "lengths 25..50 (docs/decisions.md, D34): leave them out")
+    elif args.noise is not None:
+        raise ValueError(f"--noise applies to the parity problem only; {args.task} has "
+                         + ("no input noise" if args.task == "3a" else "its own input noise (Section 5.3)")
+                         + ": leave it out")
+    if args.noise is not None and not (math.isfinite(args.noise) and 0 <= args.noise < 1):
+        raise ValueError(f"--noise must be in [0, 1), got {args.noise}")
     over = {k: getattr(args, k) for k in ("T", "N", "arch", "max_guesses") if getattr(args, k) is not None}
     if args.noise is not None:
         over["parity_noise"] = args.noise
     cfg = GuessConfig(task=args.task, **over)
+    _check_out(args.json, "--json")
+    length = (cfg.min_length + cfg.max_length) / 2 if cfg.task == "parity" else cfg.T * 1.1
+    _check_memory(_net_bytes(cfg.architecture()) + _seq_bytes(2 * cfg.set_size + cfg.final_size, length, 1, 1),
+                  f"guessing on {cfg.task} (sequences of mean length {length:,.0f})", "choose a smaller --T")
     ref = reference(cfg)
     print(f"random weight guessing on {args.task} ({', '.join(f'{k}={v}' for k, v in over.items()) or 'defaults'}): "
           f"every weight uniform in [{cfg.low:g}, {cfg.high:g}], up to {cfg.max_guesses:,} guesses a trial, "
@@ -506,15 +737,69 @@ def cmd_guess(args) -> int:
     return 0
 
 
+def _check_out_dir(out: str) -> str:
+    """Before any work: ``out`` is a folder that exists and may be written, or can be made (its nearest
+    existing parent is a folder that may be written). Returns that existing folder. Leaves nothing behind."""
+    import stat
+
+    from .io import check_destination
+
+    if not out.strip():
+        raise ValueError("--out needs a folder name")
+    try:
+        st = os.stat(out)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as e:
+        raise ValueError(f"{out}: cannot be written ({e.strerror or e})") from None
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        kind = "a regular file" if stat.S_ISREG(st.st_mode) else "a device, FIFO or socket"
+        raise ValueError(f"{out}: exists and is {kind}, not a folder; --out names the folder to write "
+                         "report.html, report.md and figures/ into (it is made if missing)")
+    base = os.path.abspath(out)
+    while not os.path.exists(base):
+        base = os.path.dirname(base)
+    if not os.path.isdir(base):
+        raise ValueError(f"{out}: {base} is not a folder; give --out a folder")
+    if st is not None:
+        for name in ("report.html", "report.md", "figures"):
+            p = os.path.join(out, name)
+            if os.path.exists(p) and (not os.path.isdir(p) if name == "figures" else not os.path.isfile(p)):
+                raise ValueError(f"{p}: exists and is not a {'folder' if name == 'figures' else 'regular file'}; "
+                                 "it is never replaced: move it away or choose another --out")
+    check_destination(os.path.join(base, ".lstm1997-report"), what="--out")   # a file can be made there
+    return base
+
+
 def cmd_report(args) -> int:
+    """The report is built in a temporary folder beside ``--out`` and moved into place once complete, so
+    a failure (full disk, read-only file system, interruption) leaves no partial file."""
+    import shutil
+    import tempfile
+
     from .report import build_report
 
-    db = _db_path(args)
+    out = args.out
+    base = _check_out_dir(out)
+    db = _db_path(args, must_exist=True)
     t0 = time.perf_counter()
-    rep = build_report(db, args.out, progress=lambda msg: sys.stderr.write(f"report: {msg}\n"))
-    print(f"wrote {rep.html} ({len(rep.figures)} figures embedded) and {rep.markdown} (figures in "
-          f"{os.path.join(args.out, 'figures')}) from {rep.trials} finished trials in {db} "
-          f"({time.perf_counter() - t0:.1f} s)")
+    tmp = tempfile.mkdtemp(prefix=".lstm1997-report-", dir=out if os.path.isdir(out) else base)
+    try:
+        rep = build_report(db, tmp, progress=lambda msg: sys.stderr.write(f"report: {msg}\n"))
+        if not os.path.isdir(out):
+            os.makedirs(out, exist_ok=True)
+        figs = os.path.join(tmp, "figures")
+        if os.path.isdir(figs):
+            os.makedirs(os.path.join(out, "figures"), exist_ok=True)
+            for name in sorted(os.listdir(figs)):
+                os.replace(os.path.join(figs, name), os.path.join(out, "figures", name))
+        for name in ("report.md", "report.html"):
+            os.replace(os.path.join(tmp, name), os.path.join(out, name))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"wrote {os.path.join(out, 'report.html')} ({len(rep.figures)} figures embedded) and "
+          f"{os.path.join(out, 'report.md')} (figures in {os.path.join(out, 'figures')}) from {rep.trials} "
+          f"finished trials in {db} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
@@ -528,7 +813,14 @@ def cmd_fit(args) -> int:
         raise ValueError(f"--lr must be a positive number, got {args.lr}")
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be at least 0, got {args.seed}")
+    for k in ("blocks", "cells"):
+        if getattr(args, k) is not None and getattr(args, k) < 1:
+            raise ValueError(f"--{k} must be at least 1, got {getattr(args, k)}")
+    _check_out(args.out, "--out", inputs=[args.data])
     batch = load_data(args.data)
+    _check_targets(batch, args.data)
     if args.init:
         net = load_model(args.init)
         if not isinstance(net, LSTM):
@@ -536,12 +828,19 @@ def cmd_fit(args) -> int:
         if batch.n_in != net.arch.n_in or batch.n_out != net.arch.n_out:
             raise ValueError(f"{args.data} has {batch.n_in} inputs and {batch.n_out} targets per step but "
                              f"model {args.init} has {net.arch.n_in} inputs and {net.arch.n_out} outputs")
+        for k in ("blocks", "cells"):
+            if getattr(args, k) is not None and getattr(args, k) != getattr(net.arch, k):
+                raise ValueError(f"--{k} {getattr(args, k)} differs from model {args.init}, which has "
+                                 f"{getattr(net.arch, k)} {'blocks' if k == 'blocks' else 'cells per block'}; "
+                                 f"--init keeps the model's architecture: leave out --blocks and --cells")
     else:
         if args.blocks is None or args.cells is None:
             raise ValueError("--blocks and --cells are required unless --init MODEL is given")
-        if args.blocks < 1 or args.cells < 1:
-            raise ValueError("--blocks and --cells must be positive")
         arch = default_architecture(batch.n_in, batch.n_out, args.blocks, args.cells)
+        _check_memory(_net_bytes(arch) + _seq_bytes(len(batch), batch.n_steps / len(batch), batch.n_in,
+                                                    batch.n_out),
+                      f"a net of {args.blocks} block(s) of {args.cells} cell(s) on {batch.n_in} inputs",
+                      "choose smaller --blocks and --cells")
         net = init(arch, np.random.default_rng(np.random.SeedSequence(args.seed).spawn(2)[0]))
     rng = np.random.default_rng(np.random.SeedSequence(args.seed).spawn(2)[1])
     print(f"training on {len(batch)} sequences ({batch.n_steps:,} steps) from {args.data}: "
@@ -558,11 +857,29 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def _check_targets(batch, name: str) -> None:
+    """Targets a net of logistic output units can learn: some are given, and all lie in [0, 1]."""
+    t = batch.targets
+    given = ~np.isnan(t)
+    if not given.any():
+        raise ValueError(f"{name}: every target is NaN (no step has a target): nothing to learn; NaN marks "
+                         "steps without a target (docs/model-format.md)")
+    lo, hi = float(t[given].min()), float(t[given].max())
+    if lo < 0.0 or hi > 1.0:
+        row, col = np.argwhere(given & ((t < 0.0) | (t > 1.0)))[0]
+        i = int(np.searchsorted(batch.offsets, row, side="right")) - 1
+        raise ValueError(f"{name}: targets must lie in [0, 1] (the output units are logistic), but they range "
+                         f"over [{lo:.6g}, {hi:.6g}] (first outside at sequence {i}, step {int(row - batch.offsets[i])}, "
+                         f"target {int(col)}); rescale them into [0, 1], e.g. (d - min) / (max - min), and "
+                         "scale the outputs back")
+
+
 def cmd_predict(args) -> int:
     from .io import load_data, load_model, save_outputs
     from .network import predict
     from .rnn import RNN, predict_rnn
 
+    _check_out(args.out, "--out", inputs=[args.model, args.data])
     net = load_model(args.model)
     batch = load_data(args.data, require_targets=False, n_out=net.arch.n_out)
     if batch.n_in != net.arch.n_in:
@@ -574,6 +891,10 @@ def cmd_predict(args) -> int:
 
 
 # ---- main -------------------------------------------------------------------------------------
+
+def _one_line(e) -> str:
+    return " ".join(str(e).split())
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstm1997", description="The 1997 LSTM (Hochreiter & Schmidhuber) and "
@@ -598,12 +919,13 @@ def _parser() -> argparse.ArgumentParser:
     li.add_argument("--json", action="store_true", help="print JSON")
     li.set_defaults(func=cmd_list)
 
-    g = sub.add_parser("guess", help="random weight guessing (spec §7) on 3a, 3b or the parity problem")
+    g = sub.add_parser("guess", help="random weight guessing (paper Sections 1 and 5.3; docs/decisions.md, D34) "
+                       "on 3a, 3b or the parity problem")
     g.add_argument("task", choices=("3a", "3b", "parity"))
-    g.add_argument("--T", type=int, help="3a/3b sequence length parameter (default 100)")
-    g.add_argument("--N", type=int, help="3a/3b informative elements (default 3)")
-    g.add_argument("--arch", choices=("A1", "A2", "A2-noself"), help="the guessed net (default A1, D34)")
-    g.add_argument("--noise", type=float, help="parity: uniform input noise in [-noise, noise] (default 0)")
+    g.add_argument("--T", type=int, help="3a/3b only: sequence length parameter (default 100)")
+    g.add_argument("--N", type=int, help="3a/3b only: informative elements (default 3)")
+    g.add_argument("--arch", choices=("A1", "A2", "A2-noself"), help="the guessed net (default A1; docs/decisions.md, D34)")
+    g.add_argument("--noise", type=float, help="parity only: uniform input noise in [-noise, noise] (default 0)")
     g.add_argument("--trials", type=int, default=10, help="independent trials (default 10)")
     g.add_argument("--seed", type=int, default=0, help="seed of the trials (default 0)")
     g.add_argument("--max-guesses", type=int, help="cap per trial (default 1,000,000)")
@@ -671,9 +993,8 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FormatError, TrainingDiverged, DivergenceError, FileNotFoundError,
-            IsADirectoryError, PermissionError, RunnerError) as e:
-        sys.stderr.write(f"lstm1997: error: {e}\n")
+    except (ValueError, FormatError, TrainingDiverged, DivergenceError, RunnerError) as e:
+        sys.stderr.write(f"lstm1997: error: {_one_line(e)}\n")
         return 2
     except BrokenPipeError:
         # the reader went away (`| head`): nothing more to say, and nothing for Python to complain about at exit
@@ -681,6 +1002,16 @@ def main(argv=None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.dup2(devnull, sys.stderr.fileno())
         return 1
+    except MemoryError:
+        sys.stderr.write(f"lstm1997: error: out of memory: the {args.command} command asked for more memory "
+                         "than this machine has; choose smaller sizes\n")
+        return 2
+    except OSError as e:                  # full disk, read-only file system, permission, ...
+        from .io import write_error_hint
+
+        where = f"{e.filename}: " if e.filename else ""
+        sys.stderr.write(f"lstm1997: error: {where}{write_error_hint(e)}\n")
+        return 2
     except KeyboardInterrupt:
         resume = (f" Nothing finished is lost. To resume, run: {_again()}" if args.command == "reproduce" else "")
         sys.stderr.write(f"\nlstm1997: interrupted.{resume}\n")

@@ -49,10 +49,12 @@ Data file (:func:`save_data` / :func:`load_data`), two layouts
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
-from typing import Any
+import stat
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -60,7 +62,7 @@ from .batch import Batch
 from .network import LSTM, Architecture
 
 __all__ = ["FormatError", "save_model", "load_model", "save_data", "load_data", "source_names",
-           "MODEL_FORMAT", "DATA_FORMAT", "FORMAT_VERSION"]
+           "check_destination", "write_text", "MODEL_FORMAT", "DATA_FORMAT", "FORMAT_VERSION"]
 
 MODEL_FORMAT = "lstm1997-model"
 RNN_FORMAT = "lstm1997-rnn-model"     # a baseline net (lstm1997.rnn.RNN): architecture JSON, W, mask
@@ -159,18 +161,120 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _write_atomic(path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` as an uncompressed ``.npz`` to exactly ``path``, atomically."""
+#: what to do about an error writing a file, by errno
+_WRITE_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space or write somewhere else",
+    errno.EFBIG: "the file is too large (a file-size limit, ulimit -f, or the file system's): write somewhere "
+                 "else or raise the limit",
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.EACCES: "permission denied: write somewhere you may write",
+    errno.EPERM: "permission denied: write somewhere you may write",
+    errno.EDQUOT: "the disk quota is exhausted: free some space or write somewhere else",
+    errno.ENAMETOOLONG: "the file name is too long",
+}
+
+
+def write_error_hint(e: OSError) -> str:
+    """A short, one-line explanation of an error writing a file and what to do about it."""
+    return _WRITE_HINTS.get(e.errno) or _one_line(e.strerror or e)
+
+
+def _not_regular(st: os.stat_result) -> str | None:
+    """What kind of non-regular file ``st`` is (``None`` for a regular file)."""
+    m = st.st_mode
+    if stat.S_ISREG(m):
+        return None
+    if stat.S_ISDIR(m):
+        return "a folder"
+    if stat.S_ISCHR(m) or stat.S_ISBLK(m):
+        return "a device"
+    if stat.S_ISFIFO(m):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(m):
+        return "a socket"
+    return "not a regular file"
+
+
+def _refuse_non_regular(path: str) -> None:
+    """Raise ``ValueError`` if ``path`` exists and is not a regular file (a folder, device, FIFO or socket):
+    such a destination is never replaced."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError:
+        return                   # whatever it is, writing there will say so
+    kind = _not_regular(st)
+    if kind is not None:
+        raise ValueError(f"{path}: is {kind}, not a regular file, and is never replaced; give a file name "
+                         "to write")
+
+
+def check_destination(path, inputs: Iterable = (), what: str = "the output") -> None:
+    """Raise ``ValueError`` (one line, naming ``path`` and what to do) unless a file can be written at
+    ``path`` without harm, before any work is done: it is not a folder, device, FIFO or socket, not one of
+    the ``inputs`` (same file, by inode), its folder exists and a file can be created there (tested by
+    creating and removing an empty temporary file; nothing is left behind)."""
+    p = os.fspath(path)
+    if not p.strip():
+        raise ValueError(f"{what} needs a file name")
+    try:
+        st = os.stat(p)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as e:
+        raise ValueError(f"{p}: cannot be written ({write_error_hint(e)})") from None
+    if st is not None:
+        kind = _not_regular(st)
+        if kind is not None:
+            hint = (f"; give a file name in it (e.g. {os.path.join(p, 'out')})" if kind == "a folder"
+                    else "; give a file name to write")
+            raise ValueError(f"{p}: is {kind}, not a regular file, and is never replaced{hint}")
+        for inp in inputs:
+            if inp is None:
+                continue
+            try:
+                si = os.stat(os.fspath(inp))
+            except OSError:
+                continue
+            if (si.st_dev, si.st_ino) == (st.st_dev, st.st_ino):
+                raise ValueError(f"{p}: is the input file {os.fspath(inp)}; refusing to overwrite an input, "
+                                 "give another file name for " + what)
+    directory, base = os.path.split(p)       # not abspath: "missing/../x" is no path to write to
+    directory = directory or os.curdir
+    if not base:
+        raise ValueError(f"{what} needs a file name, got {p!r}")
+    if not os.path.isdir(directory):
+        raise ValueError(f"{p}: folder {directory} does not exist (or is not a folder); create it first")
+    probe = os.path.join(directory, f".{base[:100]}.{os.getpid()}.{secrets.token_hex(4)}.probe")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise ValueError(f"{p}: cannot be written ({write_error_hint(e)})") from None
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass
+
+
+def _write_atomic_with(path, write: Callable) -> None:
+    """Write a file at exactly ``path`` atomically: ``write(fh)`` fills a temporary file in the same folder,
+    which then replaces ``path``. A destination that exists and is not a regular file (a folder, device,
+    FIFO, socket) is refused with ``ValueError`` and never replaced; on any failure (full disk, read-only
+    file system, interruption) the temporary file is removed and ``path`` is untouched."""
     path = os.fspath(path)
+    _refuse_non_regular(path)
     directory, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(directory, f".{base[:100]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # O_EXCL: never clobber anything; mode 0o666 lets the umask decide, like open(..., "w")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # a file object: no ".npz" is appended
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        _refuse_non_regular(path)      # it may have become one meanwhile
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -178,6 +282,18 @@ def _write_atomic(path, arrays: dict[str, np.ndarray]) -> None:
         except OSError:
             pass
         raise
+
+
+def _write_atomic(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` to exactly ``path``, atomically."""
+    _write_atomic_with(path, lambda fh: np.savez(fh, **arrays))   # a file object: no ".npz" is appended
+
+
+def write_text(path, text: str) -> None:
+    """Write ``text`` (UTF-8) to exactly ``path``, atomically, like the model files (see
+    :func:`save_model`): never a partial file, never replacing a folder, device, FIFO or socket."""
+    data = text.encode("utf-8")
+    _write_atomic_with(path, lambda fh: fh.write(data))
 
 
 # ---- model files ------------------------------------------------------------------------------
