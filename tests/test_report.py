@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from browser import check_page, find_chromium
@@ -87,3 +88,126 @@ def test_report_without_matplotlib_says_what_to_install(tmp_path, report):
 def test_report_refuses_a_missing_store(tmp_path):
     p = _cli("report", "--db", tmp_path / "nope.sqlite", "--out", tmp_path / "o")
     assert p.returncode == 2 and "no results store" in p.stderr and not (tmp_path / "o").exists()
+
+
+def test_report_inside_text_says_what_the_shown_net_did(report):
+    """The nets shown inside are unsolved here (capped at 3,000 and 2,000 sequences): the text says so, gives
+    the sequences, and claims nothing that only a solved net would show."""
+    md = (report / "report.md").read_text()
+    inside = md[md.index("## Inside trained networks"):md.index("## Error flow")]
+    assert "The input gates open at the positions that matter" not in inside
+    assert "adding problem (Table 7), T=100, seed 0: not solved (it trained for 3,000 sequences" in inside
+    assert "temporal order (Table 9), 6a, seed 0: not solved (it trained for 2,000 sequences" in inside
+    assert "input gates (mean over blocks)" in inside and "final output" in inside
+    assert "Inside a partly trained (unsolved) net" in inside
+
+
+# ---- parts of the page, without a store run ------------------------------------------------------------
+
+def test_table_4_and_5_columns_show_our_stop_st1():
+    """Our ST1 point is summarised as stage_ST1_mean; the column (key stage_ST1) must find it."""
+    from lstm1997.experiments import TABLES, summarize
+    from lstm1997.report import _row_cells
+    from lstm1997.report.collect import RowData
+
+    for table in ("4", "5"):
+        exp, rows = TABLES[table]
+        row = rows[0]
+        figs = [{"success": True, "sequences": s + 5000, "stage_ST1": s, "stage_ST2": s + 5000,
+                 "test_fraction": 0.0005, "test_mae": 0.01} for s in (10_000, 22_500)]
+        rd = RowData(table, row.label, row.paper, 10, cap=1_000_000, version="x", trials=figs,
+                     ours=summarize(figs))
+        cells = _row_cells(rd, exp.columns)
+        st1 = cells[-len(exp.columns):][0]
+        assert st1 == f"{row.paper['stage_ST1']:,} → 16,250", cells
+
+
+def test_experiment_notes_only_under_the_tables_they_are_about(tmp_path):
+    """Exp. 2's note on its RTRL/BPTT rows belongs to Table 2 only (Tables 2b and 3 have no such rows)."""
+    from lstm1997.report.collect import collect
+    from lstm1997.runner import Store
+
+    with Store(tmp_path / "empty.sqlite") as store:
+        notes = {t.table: t.notes for t in collect(store)}
+    assert "RTRL/BPTT" in notes["2"] and "2c" not in notes["2"]
+    assert "RTRL" not in notes["2b"] and "RTRL" not in notes["3"]
+    assert "2c's 100% success is implied" in notes["3"]
+
+
+def _fake_rows(table, curves=True):
+    """Every row of a table run: 10 trials each, sequences spread over 0.3-1.5x the paper's mean (all
+    solved where the paper gives a mean, none where it does not), learning curves sampled every 1000."""
+    from lstm1997.experiments import TABLES
+    from lstm1997.report.collect import RowData
+
+    out = []
+    for row in TABLES[table][1]:
+        if row.cited:
+            continue
+        rd = RowData(table, row.label, row.paper, 10, cap=1_000_000, version="x")
+        mean = row.paper.get("sequences")
+        for s in (np.geomspace(0.3, 1.5, 10) * mean).astype(int) if mean else [1_000_000] * 10:
+            rd.trials.append({"success": bool(mean), "sequences": int(s)})
+            rd.curves.append([(q, 0.5 * np.exp(-3 * q / s), 0.1, 0) for q in range(0, int(s) + 1, 1000)]
+                             if curves else [])
+        out.append(rd)
+    return out
+
+
+def _figures_of(monkeypatch, fn, rows):
+    from lstm1997.report import figures as F
+
+    made = []
+    monkeypatch.setattr(F, "_png", made.append)        # keep the figure, not its PNG
+    fn(rows)
+    (fig,) = made
+    return fig
+
+
+def _overlapping_texts(fig):
+    import itertools
+
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    bad = []
+    for ax in fig.axes:
+        if not ax.axison:
+            continue
+        texts = [t for axis in (ax.xaxis, ax.yaxis) for t in axis.get_ticklabels(which="both")]
+        texts += [ax.xaxis.label, ax.yaxis.label, ax.title, *ax.texts]
+        boxes = [(t.get_text(), t.get_window_extent(r)) for t in texts if t.get_visible() and t.get_text()]
+        bad += [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)]
+    return bad
+
+
+@pytest.mark.parametrize("table", ["2", "4", "5", "7", "9"])
+def test_report_figures_have_no_overlapping_labels(monkeypatch, table):
+    """Tick labels, axis labels, titles and notes drawn in a figure never overlap (Tables 4 and 5's
+    log axes labelled 3x10^4 and 4x10^4 on top of each other)."""
+    from lstm1997.report import figures as F
+
+    for fn in (F.learning_curves, F.sequence_distribution):
+        assert _overlapping_texts(_figures_of(monkeypatch, fn, _fake_rows(table))) == [], fn.__name__
+
+
+@pytest.mark.parametrize("table", ["2", "4", "5", "7", "9"])
+def test_report_figures_have_no_empty_panels(monkeypatch, table):
+    """A panel or lane with nothing of ours to draw says why, instead of staying blank."""
+    from lstm1997.report import figures as F
+
+    rows = _fake_rows(table)
+    rows[-1].curves = [[] for _ in rows[-1].trials]          # a row whose trials stored no curve
+    curves = _figures_of(monkeypatch, F.learning_curves, rows)
+    for ax in curves.axes[:len(rows)]:          # every panel shows curves or says why not
+        drawn = [line for line in ax.get_lines() if line.get_label() != "paper mean"]
+        assert drawn or any("no learning curve" in t.get_text() for t in ax.texts), ax.get_title()
+    assert _overlapping_texts(curves) == []
+    rows[-1].trials = [{**f, "success": False} for f in rows[-1].trials]       # and none solved
+    seqs = _figures_of(monkeypatch, F.sequence_distribution, rows)
+    (ax,) = seqs.axes
+    ours = np.concatenate([c.get_offsets() for c in ax.collections if c.get_label() != "paper: mean"]
+                          or [np.zeros((0, 2))])
+    for y, rd in enumerate(rows):               # every lane shows a trial of ours or says why not
+        assert (np.abs(ours[:, 1] - y) < 0.5).any() or any(
+            t.get_position()[1] == y and "none solved" in t.get_text() for t in ax.texts), rd.label
+    assert _overlapping_texts(seqs) == []

@@ -38,6 +38,12 @@ class Column:
     key: str
     fmt: str = "{:,.0f}"
 
+    def ours(self, summary: dict):
+        """This column's figure in ``summary`` (:func:`summarize`), which keeps a per-trial figure under
+        its own key (``test_*``) or as a mean (``stage_ST1`` -> ``stage_ST1_mean``); None if absent."""
+        v = summary.get(self.key)
+        return summary.get(f"{self.key}_mean") if v is None else v
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -53,6 +59,13 @@ class Experiment:
     symbols: tuple = ()                  # row parameters exposed on the command line (paper symbols)
     notes: str = ""
     per_trial: Callable | None = None    # trial index -> config overrides (Exp. 1: which data set pair)
+    table_notes: tuple = ()              # (table, note) where the tables of one experiment differ
+
+    def notes_for(self, table: str) -> str:
+        """The note that belongs under ``table``: its own where ``table_notes`` has one for any table of
+        this experiment, else ``notes``."""
+        own = dict(self.table_notes)
+        return own.get(table, "") if own else self.notes
 
     def config_for(self, row: Row | None = None, **overrides):
         base = dict(row.params) if row else {}

@@ -210,4 +210,6 @@ LONG_LAG = Experiment(
           *(Row(f"2c q={q} p={p}", {"task": "2c", "q": q, "p": p},
                 {"weights": w, "success_rate": 1.0, "sequences": seqs}, trials=20) for q, p, w, seqs in _T3)),
     notes="RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (D31); "
-          "2c's 100% success is implied, not stated")
+          "2c's 100% success is implied, not stated",
+    table_notes=(("2", "RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (D31)"),
+                 ("3", "2c's 100% success is implied, not stated")))

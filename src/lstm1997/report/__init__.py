@@ -62,7 +62,7 @@ def _row_cells(rd: RowData, columns) -> list[str]:
     seq = (f"{_fmt(o['sequences_mean'])} ± {_fmt(o['sequences_std'])} (median {_fmt(o['sequences_median'])}; "
            f"{_fmt(o['sequences_min'])}–{_fmt(o['sequences_max'])})" if o["successes"] else "none solved")
     n = f"{o['trials']}" + (f"/{rd.planned}" if rd.planned != o["trials"] else "") + f" (paper {rd.paper_trials})"
-    extra = [f"{_fmt(p.get(c.key), c.fmt)} → {_fmt(o.get(c.key), c.fmt)}" for c in columns]
+    extra = [f"{_fmt(p.get(c.key), c.fmt)} → {_fmt(c.ours(o), c.fmt)}" for c in columns]
     return [rd.label, weights, f"{rd.cap:,} · v{rd.version}", n, success,
             _fmt(o["success_rate"], "{:.0%}"), sequences, seq, f"{o['successes']}/{o['trials']}",
             _duration(rd.seconds)] + extra
@@ -204,28 +204,61 @@ def _table(tables: list[TableData], key: str) -> TableData:
 
 def _inside_section(page: _Page, store, tables, F, say) -> None:
     page.heading("Inside trained networks")
-    page.para("Cell states s_c and the input and output gate activations of a trained network over one test "
-              "sequence (drawn with seed 0), the network being the final one stored with a trial (a solved "
-              "trial where the store has one). The input gates open at the positions that matter and stay "
-              "shut otherwise; between them the constant error carousel holds the cell state unchanged, and "
-              "the output gates open at the end, when the answer is read (paper Section 5).", "note")
+    page.para("One network's internal states over one test sequence (drawn with seed 0): the final network "
+              "stored with a trial of the table (a solved trial where the store has one; whether it solved the "
+              "task is said above each figure). Panels, top to bottom: the input, every cell state s_c, the "
+              "input gates y_in and the output gates y_out per block, against the time step; dotted lines mark "
+              "the steps the target depends on; the title gives the final output and the target.", "note")
+    from ..network import forward
     from ..tasks.adding import adding
     from ..tasks.temporal_order import temporal_order
 
-    for key, what, make, draw in (("7", "adding problem (Table 7)", F.inside_adding,
-                                   lambda cfg, rng: adding(rng, cfg.T, 1)),
-                                  ("9", "temporal order (Table 9)", F.inside_temporal_order,
-                                   lambda cfg, rng: temporal_order(rng, 1, cfg.variant))):
+    for key, what, make, draw, marks in (("7", "adding problem (Table 7)", F.inside_adding,
+                                          lambda cfg, rng: adding(rng, cfg.T, 1), F.adding_marks),
+                                         ("9", "temporal order (Table 9)", F.inside_temporal_order,
+                                          lambda cfg, rng: temporal_order(rng, 1, cfg.variant),
+                                          F.temporal_order_marks)):
         found = final_network(store, [rd for rd in _table(tables, key).rows if rd.ours is not None])
         if found is None:
             page.para(f"{what}: no trained network in this store (run lstm1997 reproduce {key}).", "note")
             continue
         say(f"inside: {what}")
-        net, cfg, label = found
-        b = draw(cfg, np.random.default_rng(0))
-        d_end = b.targets[-1]
-        page.figure(f"inside_table{key}.png", make(net, b.inputs, d_end, label),
-                    f"Inside a trained net, {what}: {label}. Dotted lines: the positions that matter.")
+        b = draw(found.cfg, np.random.default_rng(0))
+        rec = forward(found.net, b.inputs, record=True)
+        page.para(_inside_text(what, found, rec, marks(b.inputs), b.targets[-1]), "note")
+        page.figure(f"inside_table{key}.png", make(found.net, b.inputs, b.targets[-1], found.label),
+                    f"Inside a {'trained' if found.figures['success'] else 'partly trained (unsolved)'} net, "
+                    f"{what}: {found.label}. Dotted lines: the positions that matter.")
+
+
+def _inside_text(what: str, found, rec: dict, marks: list, target) -> str:
+    """What the shown network did in training, and what its figure shows, in numbers read off the same
+    recording (nothing that holds only for a solved net)."""
+    f = found.figures
+    if f["success"]:
+        did = f"solved (the paper's criterion held after {f['sequences']:,} training sequences)"
+    elif f.get("status") == "diverged":
+        did = f"not solved (training diverged after {f['sequences']:,} sequences)"
+    else:
+        cap = ("" if found.cap is None else ", the cap of this run" if found.cap == f["sequences"]
+               else f", cap {found.cap:,}")
+        did = (f"not solved (it trained for {f['sequences']:,} sequences{cap}, without meeting the paper's "
+               "criterion), so this is not a picture of how the task is solved")
+    T = rec["s_c"].shape[0]
+    at = np.zeros(T, dtype=bool)
+    at[[m - 1 for m in marks]] = True
+    y_in = rec["y_in"].mean(axis=1)
+    seen = []
+    if at.any() and (~at).any():
+        seen.append(f"input gates (mean over blocks) {y_in[at].mean():.2f} at the marked steps and "
+                    f"{y_in[~at].mean():.2f} at the others")
+    if rec["y_out"].shape[1] and T > 1:
+        y_out = rec["y_out"].mean(axis=1)
+        seen.append(f"output gates {y_out[-1]:.2f} at the last step, {y_out[:-1].mean():.2f} on average before it")
+    out = ", ".join(f"{o:.3f}" for o in np.atleast_1d(rec["y_k"][-1]))
+    want = ", ".join(f"{d:.3f}" for d in np.atleast_1d(target))
+    seen.append(f"final output {out}, target {want}")
+    return f"{what}, {found.label}: {did}. On this sequence: {'; '.join(seen)}."
 
 
 def _error_flow_section(page: _Page, store, tables, F, say) -> None:
@@ -253,7 +286,7 @@ def _error_flow_section(page: _Page, store, tables, F, say) -> None:
         found = final_network(store, [rd])
         if found is None:
             continue
-        net, cfg, label = found
+        net, cfg, label = found.net, found.cfg, found.label
         from ..tasks.long_lag import noise_free
 
         x = noise_free(np.random.default_rng(0), cfg.p, 1).inputs
@@ -265,7 +298,7 @@ def _error_flow_section(page: _Page, store, tables, F, say) -> None:
     if found is not None:
         from ..tasks.adding import adding
 
-        net, cfg, label = found
+        net, cfg, label = found.net, found.cfg, found.label
         x = adding(np.random.default_rng(0), cfg.T, 1).inputs
         r = error_flow_lstm(net, x)
         lags = r["lags"]

@@ -8,10 +8,11 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..experiments import TABLES, TrialResult, config_from_args, summarize, trial_figures
 
-__all__ = ["RowData", "TableData", "collect", "final_network"]
+__all__ = ["RowData", "TableData", "FinalNetwork", "collect", "final_network"]
 
 
 @dataclass
@@ -88,27 +89,39 @@ def collect(store) -> list[TableData]:
                         rd.params = {}
                 rd.ours = summarize(rd.trials) if rd.trials else None
                 data.append(rd)
-        out.append(TableData(table, exp.title, exp.notes, data))
+        out.append(TableData(table, exp.title, exp.notes_for(table), data))
     return out
 
 
-def final_network(store, rows: list, want_solved: bool = True):
-    """The final network of the first finished trial of ``rows`` (solved ones first) and the trial's
-    config: ``(net, cfg, label)``, or None if the store holds none."""
+class FinalNetwork(NamedTuple):
+    """A trial's final network, its config, ``"row label, seed s"``, the trial's figures as its row
+    reports them (``success``, ``sequences``, ``status``, ...: :func:`trial_figures`) and the row's cap."""
+
+    net: object
+    cfg: object
+    label: str
+    figures: dict
+    cap: int | None
+
+
+def final_network(store, rows: list) -> FinalNetwork | None:
+    """The final network of the first finished trial of ``rows`` (solved ones first), or None if the
+    store holds none."""
     from ..io import load_model
 
     cands = []
     for rd in rows:
         for i, figs in zip(rd.ids, rd.trials):
-            cands.append((not figs["success"], rd.label, i))
-    for _, label, i in sorted(cands, key=lambda c: c[0]):
+            cands.append((not figs["success"], rd, i, figs))
+    for _, rd, i, figs in sorted(cands, key=lambda c: c[0]):
         rec = store.get(i)
         if rec and rec.get("artifact"):
             try:
                 net = load_model(io.BytesIO(rec["artifact"]))
             except ValueError:
                 continue
-            return net, config_from_args(rec["args"])[1], f"{label}, seed {rec['seed']}"
+            return FinalNetwork(net, config_from_args(rec["args"])[1], f"{rd.label}, seed {rec['seed']}", figs,
+                                rd.cap)
     return None
 
 
