@@ -49,6 +49,9 @@ def test_report_files_and_markdown(report):
     for t in ("1", "2", "2b", "3", "4", "5", "6", "7", "8", "9"):
         assert f"Table {t}:" in html and f"## Table {t}:" in md
     assert html.count("cited, not re-run") == 5 and "not run in this store" in html
+    # a curve's first points (before 2000 sequences) average over fewer sequences: the caption says so
+    assert ("*Table 7: learning curves, one line per trial (blue: solved, grey: not), mean absolute error over "
+            "the last 2000 training sequences (over all of them before the first 2000)") in md
     row = next(line for line in md.splitlines() if line.startswith("| 2a RTRL p=10 |"))
     assert "3,000 · v" in row and "2 (paper 18)" in row and "none solved" in row
     row = next(line for line in md.splitlines() if line.startswith("| 2a RTRL p=4 lr=1 |"))

@@ -173,7 +173,8 @@ def build_report(store_path, out_dir, progress=None) -> Report:
                 say(f"table {t.table}: figures")
                 page.figure(f"table{t.table}_curves.png", F.learning_curves(run),
                             f"Table {t.table}: learning curves, one line per trial (blue: solved, grey: not), "
-                            "mean absolute error over the last 2000 training sequences, sampled every 1000; "
+                            "mean absolute error over the last 2000 training sequences (over all of them before "
+                            "the first 2000), sampled every 1000; "
                             "dashed: the paper's mean sequences until success.")
                 page.figure(f"table{t.table}_sequences.png", F.sequence_distribution(run),
                             f"Table {t.table}: training sequences until success, one dot per solved trial "
