@@ -214,3 +214,16 @@ def test_report_figures_have_no_empty_panels(monkeypatch, table):
         assert (np.abs(ours[:, 1] - y) < 0.5).any() or any(
             t.get_position()[1] == y and "none solved" in t.get_text() for t in ax.texts), rd.label
     assert _overlapping_texts(seqs) == []
+
+
+def test_report_figures_of_one_trial_on_a_tick(monkeypatch):
+    """One trial solved at exactly 5,000 sequences, no paper mean: an axis that still spans two ticks (no
+    identical limits; warnings are errors here)."""
+    from lstm1997.report import figures as F
+    from lstm1997.report.collect import RowData
+
+    rd = RowData("7", "T=100", {}, 10, cap=5000, version="x", trials=[{"success": True, "sequences": 5000}],
+                 curves=[[(5000, 0.1, 0.01, 0)]])
+    for fn in (F.learning_curves, F.sequence_distribution):
+        lo, hi = _figures_of(monkeypatch, fn, [rd]).axes[0].get_xlim()
+        assert lo <= 5000 <= hi and lo < hi

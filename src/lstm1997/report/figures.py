@@ -55,7 +55,7 @@ def _log_ticks(ax, lo: float, hi: float, axis: str = "x") -> None:
     for subs, step in (((1, 2, 5), 1), ((1, 3), 1), ((1,), 1), ((1,), 2), ((1,), 3), ((1,), 5)):
         ticks = [m * 10.0 ** k for k in range(k0 - 1, k1 + 2) if k % step == 0 for m in subs]
         below = [t for t in ticks if t <= lo] or ticks[:1]
-        above = [t for t in ticks if t >= hi] or ticks[-1:]
+        above = [t for t in ticks if t >= hi and t > below[-1]] or ticks[-1:]
         shown = [t for t in ticks if below[-1] <= t <= above[0]]
         if len(shown) <= room:
             break
