@@ -509,3 +509,12 @@ def test_list_never_estimates_0_s(capsys):
     assert C._est(0.2) == "<1 s" and C._est(0.0) == "-" and C._est(100.0) != "<1 s"
     rc, out, _ = run_main(capsys, "list")
     assert rc == 0 and " 0 s" not in out and "<1 s" in out
+
+
+def test_guess_output_cites_what_users_can_look_up(capsys):
+    for argv in (("guess", "3a", "--T", 10, "--trials", 1, "--max-guesses", 2),
+                 ("guess", "parity", "--trials", 1, "--max-guesses", 2)):
+        rc, out, err = run_main(capsys, *argv)
+        assert rc == 0 and "paper:" in out
+        for bad in ("[S", "[P]", "[U]", "spec §", "paper-spec"):
+            assert bad not in out + err, (bad, out)

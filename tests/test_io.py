@@ -579,3 +579,10 @@ def test_check_destination(tmp_path):
         with pytest.raises(ValueError, match=match):
             check_destination(path, inputs=inputs)
     assert sorted(os.listdir(tmp_path)) == ["fifo", "in.npz", "link.npz"]      # the probe left nothing
+
+
+def test_reading_a_fifo_is_refused_not_blocking(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    for read in (load_model, load_data):
+        with pytest.raises(FormatError, match="FIFO"):
+            read(tmp_path / "fifo")

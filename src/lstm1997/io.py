@@ -98,6 +98,13 @@ def _fail(name: str, what: str) -> FormatError:
 def _read_npz(path, name: str) -> dict[str, np.ndarray]:
     """Every member of the archive at ``path`` (or in a binary file object) as an ndarray, never
     unpickling anything."""
+    if not hasattr(path, "read"):
+        try:
+            kind = _not_regular(os.stat(path))
+        except OSError:
+            kind = None                  # open() below says what is wrong
+        if kind is not None and kind != "a folder":      # a FIFO would block forever, a device never end
+            raise _fail(name, f"is {kind}, not a regular file")
     try:
         fh = path if hasattr(path, "read") else open(path, "rb")  # our own handle: np.load leaks its own if the zip is corrupt
     except FileNotFoundError:

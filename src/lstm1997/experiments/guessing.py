@@ -1,9 +1,9 @@
-"""Random weight guessing on the tasks the 1997 paper says it solves quickly (paper-spec §7): Bengio's
+"""Random weight guessing on the tasks the 1997 paper says it solves quickly (Sections 1 and 5.3): Bengio's
 2-sequence problem (tasks 3a/3b, Section 5.3) and a variant of Bengio & Frasconi's parity problem.
 
 The paper itself has no numbers for guessing [P]: it states that guessing solves 3a/3b faster than
 LSTM and than all published methods, and the parity variant faster than the methods Bengio &
-Frasconi tested. The protocol below follows the authors' companion work (spec §7 [S], not verified
+Frasconi tested. The protocol below follows the authors' companion work on guessing (not verified
 against the originals) where the paper is silent; every such reading is in docs/decisions.md (D34).
 
 One trial (``GuessConfig`` defaults in brackets):
@@ -59,7 +59,7 @@ _CRITERION = {
 }
 TASKS = tuple(_CRITERION)
 
-#: The small architectures of the companion work (spec §7 [S]); see :meth:`GuessConfig.mask`.
+#: The small architectures of the companion work (docs/decisions.md, D34); see :meth:`GuessConfig.mask`.
 ARCHITECTURES = {
     "A1": "fully recurrent, n hidden units (default 1): hidden units see the input and every unit at t-1, "
           "the output sees the input, itself at t-1 and the hidden units at t; hidden units biased, "
@@ -74,14 +74,14 @@ PAPER_CLAIMS = {
     "3a": "guessing solves 3a faster than LSTM and all published methods (Section 5.3); no figure given. "
           "LSTM, Table 4: ST1 after 27,380 (T=100, N=3), 58,370 (T=100, N=1), 446,850 (T=1000, N=3) "
           "training sequences. A third-party claim of about 718 guesses for the 2-sequence problem is "
-          "unverified [S]",
+          "unverified (docs/decisions.md, D34)",
     "3b": "guessing solves 3b faster than LSTM (Section 5.3); no figure given. LSTM, Table 5: ST1 after "
           "41,740 (T=100, N=3), 74,950 (T=100, N=1), 481,060 (T=1000, N=1) training sequences",
     "parity": "guessing solves a variant of Bengio & Frasconi's parity problem faster than the seven methods "
               "they tested; no figure given",
 }
 
-#: Mean trials (guesses) until solved, from the companion work on guessing (spec §7 [S], unverified).
+#: Mean trials (guesses) until solved, from the companion work on guessing (unverified; docs/decisions.md, D34).
 COMPANION_FIGURES = {
     ("parity", "A1", False): 2906,          # lengths 25..50, binary ±1 inputs, A1 with n = 1
     ("parity", "A2", False): 2797,
@@ -312,6 +312,6 @@ def reference(cfg: GuessConfig) -> dict:
                   and cfg.parity_noise in (0.0, 0.2) and cfg.n_hidden == (1 if cfg.arch == "A1" else 10)
                   and (cfg.low, cfg.high) == (-100.0, 100.0) and cfg.output_bias is None)
     return {"guesses_mean": fig if comparable else None,
-            "source": "companion work on guessing [S, unverified]" if comparable else None,
+            "source": "companion work on guessing (unverified; docs/decisions.md, D34)" if comparable else None,
             "paper": PAPER_CLAIMS[cfg.task],
             "config": asdict(cfg)}
