@@ -479,6 +479,6 @@ def predict(net: LSTM, batch) -> np.ndarray:
     (compiled kernel; weights unchanged). Targets in the batch are ignored."""
     _check_batch(net, batch)
     Y = np.empty((batch.n_steps, net.arch.n_out))
-    empty = np.zeros((0, 0))
-    _run_kernel(net, batch, Y, empty, empty, 0.0, False, True)
+    # two distinct (empty) trace arrays: the kernel's arrays must not alias (it is compiled with noalias)
+    _run_kernel(net, batch, Y, np.zeros((0, 0)), np.zeros((0, 0)), 0.0, False, True)
     return Y

@@ -10,12 +10,8 @@ the time-step loop.
 
 import numpy as np
 
-from ._jit import JIT, njit
-
-
-@njit(**JIT)
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+from ._jit import JIT, JIT_NOALIAS, njit
+from ._math import logistic_into
 
 
 @njit(**JIT)
@@ -59,6 +55,10 @@ def run_lstm(W_h, W_k, M_h, M_k,
     hp_c = np.zeros(n_cells)       # h'(s_c)
     back = np.zeros(n_cells + H)   # sum_k w[k,u] e_k for cells and hidden units
     e_k = np.zeros(K)
+    y_k = np.zeros(K)
+    fp_k = np.zeros(K)
+    sh_c = np.zeros(n_cells)      # sigmoid(s_c), from which h is made
+    shp_c = np.zeros(n_cells)
     e_s = np.zeros(n_cells)
     acc = not per_step
     # Working copies stored transposed (source-major): the net inputs then accumulate column by
@@ -70,8 +70,34 @@ def run_lstm(W_h, W_k, M_h, M_k,
     MT_k = M_k.T.copy()
     dWT_h = np.zeros_like(WT_h) if (learn and acc) else np.zeros((0, 0))
     dWT_k = np.zeros_like(WT_k) if (learn and acc) else np.zeros((0, 0))
-    bad = -1
+    bad = _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offsets, Y, dS_in, dS_c, lr,
+               learn, per_step, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c,
+               e_s, WT_h, WT_k, MT_h, MT_k, dWT_h, dWT_k)
+    if learn:
+        W_h[:, :] = WT_h.T
+        W_k[:, :] = WT_k.T
+    return bad
 
+
+@njit(**JIT_NOALIAS)
+def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offsets, Y, dS_in, dS_c, lr, learn,
+         per_step, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c, e_s,
+         WT_h, WT_k, MT_h, MT_k, dWT_h, dWT_k):
+    """The sequence loop of :func:`run_lstm`, every array an argument and a distinct array: compiled with
+    ``noalias`` (see ``_jit.py``), so that LLVM vectorises the loops over units without run-time overlap
+    checks. Returns ``bad`` as :func:`run_lstm` does."""
+    n_cells = C * S
+    n_og = C if has_og else 0
+    n_hid = C + n_og + n_cells + H
+    n_src = n_in + n_hid + 1
+    off_c = C + n_og
+    off_hid = off_c + n_cells
+    K = WT_k.shape[1]
+    n_osrc = WT_k.shape[0]
+    oc0 = n_in if see_in else 0
+
+    acc = not per_step
+    bad = -1
     for seq in range(offsets.shape[0] - 1):
         # ---- reset at sequence start (spec §1.4) ----
         for i in range(n_hid):
@@ -120,10 +146,7 @@ def run_lstm(W_h, W_k, M_h, M_k,
                     net[i] += WT_h[m, i] * zm
             # ---- logistic of every hidden net input: the gates' and hidden units' activations, and
             #      sigmoid(net_c) from which g is made (independent exp calls, in one loop) ----
-            for i in range(n_hid):
-                y = _sigmoid(net[i])
-                y_new[i] = y
-                fp[i] = y * (1.0 - y)
+            logistic_into(net, y_new, fp, 0, n_hid)
             # ---- cells: s_c += y_in g(net_c)  (the CEC, self-weight 1.0) ----
             for q in range(n_cells):
                 j = q // S
@@ -136,9 +159,11 @@ def run_lstm(W_h, W_k, M_h, M_k,
                     gp_c[q] = fp[off_c + q]
                 s_c[q] += y_new[j] * g_c[q]
             # ---- y_c = y_out h(s_c) ----
+            if h_kind == 0:
+                logistic_into(s_c, sh_c, shp_c, 0, n_cells)
             for q in range(n_cells):
                 if h_kind == 0:
-                    sh = _sigmoid(s_c[q])
+                    sh = sh_c[q]
                     h_c[q] = 2.0 * sh - 1.0
                     hp_c[q] = 2.0 * sh * (1.0 - sh)
                 else:
@@ -170,8 +195,9 @@ def run_lstm(W_h, W_k, M_h, M_k,
                 zm = zo[m]
                 for k in range(K):
                     e_k[k] += WT_k[m, k] * zm     # e_k holds net_k until the errors below
+            logistic_into(e_k, y_k, fp_k, 0, K)
             for k in range(K):
-                y = _sigmoid(e_k[k])
+                y = y_k[k]
                 Y[t, k] = y
                 d = D[t, k]
                 if d == d:  # not NaN
@@ -249,7 +275,4 @@ def run_lstm(W_h, W_k, M_h, M_k,
             if not fin:
                 bad = seq
                 break
-    if learn:
-        W_h[:, :] = WT_h.T
-        W_k[:, :] = WT_k.T
     return bad

@@ -18,11 +18,7 @@ dW = -lr dE/dW; a NaN target contributes nothing. Plain loops over float64 array
 import numpy as np
 
 from ._jit import JIT, njit
-
-
-@njit(**JIT)
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+from ._math import sigmoid as _sigmoid
 
 
 @njit(**JIT)

@@ -1,0 +1,110 @@
+"""The lane kernel (L networks in SIMD lanes) against the one-network kernel: bit for bit, per network."""
+
+import dataclasses
+import zlib
+
+import numpy as np
+import pytest
+
+from lstm1997 import Architecture, Batch, TruncatedRTRL, init
+from lstm1997.learners.lanes import update_lanes
+
+from paper_nets import PAPER_NETS
+
+NETS = {k: v[0] for k, v in PAPER_NETS.items() if not k.startswith("exp2c_p") or k == "exp2c_p50"}
+NETS["exp2a"] = dataclasses.replace(NETS["exp2a"], n_in=6, n_out=6)
+NETS["hidden_units"] = Architecture(3, 2, 2, 2, hidden=3)
+NETS["g1_id_F"] = Architecture(3, 2, 2, 1, g="g1", h="id")
+
+
+def _batch(rng, arch, n, one_hot, every_step):
+    lens = [int(rng.integers(0 if rng.random() < 0.1 else 1, 15)) for _ in range(n)]
+    ds = []
+    for t in lens:
+        d = rng.random((t, arch.n_out))
+        if not every_step:
+            d[rng.random(t) < 0.6] = np.nan
+            d[rng.random(d.shape) < 0.2] = np.nan
+        ds.append(d)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    targets = np.concatenate(ds) if ds else np.zeros((0, arch.n_out))
+    if one_hot:
+        return Batch.one_hot(rng.integers(0, arch.n_in, offsets[-1]), arch.n_in, targets, offsets)
+    return Batch(rng.normal(size=(offsets[-1], arch.n_in)), targets, offsets)
+
+
+def _alone(net, learner, batch):
+    st = learner.init(net)
+    try:
+        Y = learner.update(net, st, batch)
+    except Exception as e:           # noqa: BLE001 - compared with the lane's outcome
+        Y = e
+    return Y, st
+
+
+@pytest.mark.parametrize("per_step", [True, False])
+@pytest.mark.parametrize("one_hot", [True, False])
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_every_lane_equals_its_network_trained_alone(name, one_hot, per_step):
+    rng = np.random.default_rng(zlib.crc32(f"{name}{one_hot}{per_step}".encode()))
+    arch = dataclasses.replace(NETS[name], init_range=0.8)
+    for L in (1, 3, 8):
+        nets = [init(arch, rng) for _ in range(L)]
+        for net in nets[::2]:          # masks that differ between lanes (as after growth in Exp. 2a)
+            net.W_h[0, 0] = 0.0
+            mh = net.mask_h.copy()
+            mh[0, 0] = False
+            type(net).__init__(net, arch, net.W_h, net.W_k, mh, net.mask_k)
+        learners = [TruncatedRTRL(float(rng.uniform(0.1, 1.0)), per_step) for _ in range(L)]
+        batches = [_batch(rng, arch, int(rng.integers(0, 6)), one_hot, name.startswith("exp1")) for _ in range(L)]
+        alone = [net.copy() for net in nets]
+        expect = [_alone(a, lr, b) for a, lr, b in zip(alone, learners, batches)]
+        states = [lr.init(net) for lr, net in zip(learners, nets)]
+        got = update_lanes(learners, nets, states, batches)
+        for l in range(L):
+            (Y, st), net = expect[l], nets[l]
+            assert net.W_h.tobytes() == alone[l].W_h.tobytes(), (L, l)
+            assert net.W_k.tobytes() == alone[l].W_k.tobytes(), (L, l)
+            assert states[l].dS_in.tobytes() == st.dS_in.tobytes()
+            assert states[l].dS_c.tobytes() == st.dS_c.tobytes()
+            assert (states[l].sequences, states[l].steps) == (st.sequences, st.steps)
+            assert got[l].tobytes() == Y.tobytes()
+
+
+def test_a_diverging_lane_stops_where_its_network_alone_stops_and_the_others_go_on():
+    rng = np.random.default_rng(5)
+    arch = NETS["exp4"]
+    nets = [init(arch, rng) for _ in range(4)]
+    for net in nets[1::2]:           # sums of +-1e308 overflow: inf - inf = NaN reaches the weights
+        net.W_h[net.mask_h] *= 1e308 / 0.1
+    learners = [TruncatedRTRL(0.5) for _ in range(4)]
+    batches = [_batch(rng, arch, 6, False, True) for _ in range(4)]
+    alone = [net.copy() for net in nets]
+    expect = [_alone(a, lr, b) for a, lr, b in zip(alone, learners, batches)]
+    states = [lr.init(net) for lr, net in zip(learners, nets)]
+    got = update_lanes(learners, nets, states, batches)
+    for l in range(4):
+        Y, st = expect[l]
+        if l % 2:
+            assert type(got[l]).__name__ == "DivergenceError" == type(Y).__name__
+            assert got[l].sequence == Y.sequence
+        else:
+            assert got[l].tobytes() == Y.tobytes()
+        np.testing.assert_array_equal(nets[l].W_h, alone[l].W_h)
+        assert states[l].sequences == st.sequences and states[l].steps == st.steps
+
+
+def test_lane_groups_are_checked():
+    rng = np.random.default_rng(0)
+    a, b = init(NETS["exp4"], rng), init(NETS["exp5"], rng)
+    lr = TruncatedRTRL(0.1)
+    batch = _batch(rng, NETS["exp4"], 2, False, True)
+    with pytest.raises(ValueError, match="same architecture"):
+        update_lanes([lr, lr], [a, b], [lr.init(a), lr.init(b)], [batch, batch])
+    with pytest.raises(ValueError, match="per_step"):
+        update_lanes([lr, TruncatedRTRL(0.1, per_step=False)], [a, a.copy()], [lr.init(a), lr.init(a)], [batch, batch])
+    with pytest.raises(ValueError, match="of its own"):
+        s = lr.init(a)
+        update_lanes([lr, lr], [a, a], [s, s], [batch, batch])
+    with pytest.raises(TypeError, match="numba"):
+        update_lanes([TruncatedRTRL(0.1, backend="numpy")], [a], [lr.init(a)], [batch])
