@@ -518,3 +518,36 @@ def test_guess_output_cites_what_users_can_look_up(capsys):
         assert rc == 0 and "paper:" in out
         for bad in ("[S", "[P]", "[U]", "spec §", "paper-spec"):
             assert bad not in out + err, (bad, out)
+
+
+def test_terminal_tables_show_each_tables_own_note_and_the_stage_means(capsys):
+    """reproduce's tables: the Exp. 2 RTRL/BPTT note only under Table 2, and Tables 4/5's 'stop ST1' column
+    filled from the per-row mean (the summary keeps it as ``stage_ST1_mean``)."""
+    from lstm1997.cli import _print_table
+    from lstm1997.experiments import TABLES
+
+    for table, has_note in (("2", True), ("2b", False), ("3", False)):
+        _print_table(TABLES[table][0], [], False, table)
+        out = capsys.readouterr().out
+        assert ("RTRL/BPTT" in out) == has_note, (table, out)
+    exp4 = TABLES["4"][0]
+    col = next(c for c in exp4.columns if c.key == "stage_ST1")
+    ours = {"trials": 2, "successes": 2, "success_rate": 1.0, "sequences_mean": 1000.0, "sequences_std": 0.0,
+            "sequences_median": 1000.0, "stage_ST1_mean": 12345.0}
+    row = {"row": "3a T=100 N=3", "ours": ours, "paper": {}, "plausible": True, "trials_planned": 2}
+    _print_table(exp4, [row], False, "4")
+    assert col.fmt.format(12345.0) in capsys.readouterr().out
+
+
+def test_the_first_progress_line_names_the_window_it_averages_over():
+    from lstm1997.cli import _trial_progress
+
+    shown = []
+
+    class P:
+        def show(self, text):
+            shown.append(text)
+
+    _trial_progress(P())({"sequences": 1000, "rate": 10.0, "stage": "ST1", "window_mae": 0.1, "window_wrong": 3,
+                          "window_window": 1000, "seconds": 1.0})
+    assert "last 1,000:" in shown[0] and "last 2000" not in shown[0]

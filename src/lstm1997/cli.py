@@ -236,7 +236,7 @@ def _fmt(v, fmt="{:,.0f}"):
 def _trial_progress(prog: "_Progress", label: str = ""):
     def progress(p):
         prog.show(f"{label}sequences {p['sequences']:>10,}  {p['rate']:>8,.0f} seq/s  "
-                  f"[{p['stage']}]  last 2000: MAE {p['window_mae']:.4f}  wrong {p['window_wrong']}/"
+                  f"[{p['stage']}]  last {p['window_window']:,}: MAE {p['window_mae']:.4f}  wrong {p['window_wrong']}/"
                   f"{p['window_window']}  [{p['seconds']:.0f} s]")
     return progress
 
@@ -573,7 +573,7 @@ def cmd_reproduce(args) -> int:
     for (table, exp, row, cap, _), row_ids in zip(plan, ids_by_row):
         by_table.setdefault(table, (exp, []))[1].append(_row_report(exp, row, [records[i] for i in row_ids], quick))
     for table, (exp, report) in by_table.items():
-        _print_table(exp, report, quick)
+        _print_table(exp, report, quick, table)
     caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep if not r.get("cited")})
     n_new, n_old = len(summary.finished), len(summary.skipped)
     cap_text = f"; cap {', '.join(f'{c:,}' for c in caps)} training sequences per trial" if caps else ""
@@ -653,10 +653,11 @@ def cmd_status(args) -> int:
     return 0
 
 
-def _print_table(exp, report, quick: bool) -> None:
+def _print_table(exp, report, quick: bool, table: str) -> None:
     from .experiments._base import paper_text
 
-    print(f"\n{exp.title}" + (f" — {exp.notes}" if exp.notes else ""))
+    notes = exp.notes_for(table)
+    print(f"\n{exp.title}" + (f" — {notes}" if notes else ""))
     head = f"{'row':<19}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
     for c in exp.columns:
         head += f"{c.header + ' paper':>22}{'ours':>10}"
@@ -674,7 +675,7 @@ def _print_table(exp, report, quick: bool) -> None:
         ps, pq = paper_text(p)
         line = (f"{r['row']:<19}{n:>7}{ps:>14}{_fmt(o['success_rate'], '{:.0%}'):>7}{pq:>17} {seq:>31}")
         for c in exp.columns:
-            line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(o.get(c.key), c.fmt):>10}"
+            line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(c.ours(o), c.fmt):>10}"
         print(line + ("" if r["plausible"] else "  ! outside plausible range"))
 
 
