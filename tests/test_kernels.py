@@ -200,3 +200,31 @@ def test_batch_slicing_and_take_keep_the_one_hot_form(rng):
     np.testing.assert_array_equal(x0.argmax(axis=1), sym[:3])
     with pytest.raises(ValueError, match="symbols"):
         Batch.one_hot([0, 5], 5, np.zeros((2, 1)), [0, 2])
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("name", ["exp4", "exp1_3x2", "exp2a"])
+def test_outputs_at_target_steps_only_or_none_train_the_same(name, backend, rng):
+    """``update(..., outputs="targets"/"none")`` trains exactly as ``"all"`` and returns the rows of the
+    steps with a target / nothing (constant memory for long streams)."""
+    arch = dataclasses.replace(SMALL[name], init_range=0.8)
+    net = init(arch, rng)
+    batch = _random_batch(rng, arch, n=6)
+    has = ~np.isnan(batch.targets).all(axis=1)
+    assert 0 < has.sum() < batch.n_steps
+    results = {}
+    for outputs in ("all", "targets", "none"):
+        n = net.copy()
+        L = TruncatedRTRL(0.7, backend=backend)
+        st = L.init(n)
+        Y = L.update(n, st, batch, outputs=outputs)
+        results[outputs] = (Y, n, st)
+    Y_all = results["all"][0]
+    np.testing.assert_array_equal(results["targets"][0], Y_all[has])
+    assert results["none"][0].shape == (0, arch.n_out)
+    for outputs in ("targets", "none"):
+        np.testing.assert_array_equal(results[outputs][1].W_h, results["all"][1].W_h)
+        np.testing.assert_array_equal(results[outputs][1].W_k, results["all"][1].W_k)
+        assert results[outputs][2].steps == results["all"][2].steps
+    with pytest.raises(ValueError, match="outputs must be one of"):
+        TruncatedRTRL(0.1).update(net, TruncatedRTRL(0.1).init(net), batch, outputs="some")

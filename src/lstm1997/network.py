@@ -438,8 +438,9 @@ def forward(net: LSTM, x: np.ndarray, record: bool = False):
 # ---- many sequences at compiled speed -------------------------------------------------------
 
 def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.ndarray,
-                lr: float, learn: bool, per_step: bool) -> int:
-    """Call the compiled kernel (``_kernels/lstm.py: run_lstm``) on a validated network and batch."""
+                lr: float, learn: bool, per_step: bool, y_mode: int = 0) -> int:
+    """Call the compiled kernel (``_kernels/lstm.py: run_lstm``) on a validated network and batch; ``Y``
+    must have the rows ``y_mode`` asks for (0: every step, 1: the steps with a target, 2: none)."""
     from ._kernels.lstm import run_lstm
 
     a = net.arch
@@ -449,7 +450,8 @@ def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.nda
         return run_lstm(net.W_h, net.W_k, net._masks[2], net._masks[3],
                         a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
                         0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1,
-                        *_input_args(batch), batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step)
+                        *_input_args(batch), batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step,
+                        y_mode)
 
 
 _NO_SYMBOLS = np.zeros(0, dtype=np.int64)

@@ -18,7 +18,7 @@ from ._math import logistic_into
 def run_lstm(W_h, W_k, M_h, M_k,
              C, S, H, n_in, has_og, see_in, g_kind, h_kind,
              X, sym, use_sym, D, offsets, Y, dS_in, dS_c,
-             lr, learn, per_step):
+             lr, learn, per_step, y_mode):
     """Run (and, if ``learn``, train) the network over every sequence of a ragged batch.
 
     W_h, W_k : weights, updated in place when ``learn``; M_h, M_k : 0/1 float masks.
@@ -27,7 +27,9 @@ def run_lstm(W_h, W_k, M_h, M_k,
     sym, use_sym : if ``use_sym``, the input at step t is one-hot of ``sym[t]`` and X is not read; only
         that input column is touched (net inputs and traces), which gives bit-for-bit the numbers of the
         dense path: the skipped columns would only add exact zeros.
-    Y : output, the outputs y_k(t) at every step (computed before that step's update).
+    Y : output, the outputs y_k(t) (computed before that step's update): with ``y_mode`` 0 at every step
+        (``(steps, K)``), 1 only at the steps with a target, in order (``(target steps, K)``), 2 none
+        (``(0, K)``: memory independent of the length of the data).
     dS_in, dS_c : ``(C*S, n_src)`` trace arrays (the learner's state), reset per sequence.
     per_step : apply each step's update at once (True) or sum them to the sequence end.
     Returns the index of the first sequence after which a weight is NaN or inf, or -1 (training
@@ -71,7 +73,7 @@ def run_lstm(W_h, W_k, M_h, M_k,
     dWT_h = np.zeros_like(WT_h) if (learn and acc) else np.zeros((0, 0))
     dWT_k = np.zeros_like(WT_k) if (learn and acc) else np.zeros((0, 0))
     bad = _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offsets, Y, dS_in, dS_c, lr,
-               learn, per_step, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c,
+               learn, per_step, y_mode, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c,
                e_s, WT_h, WT_k, MT_h, MT_k, dWT_h, dWT_k)
     if learn:
         W_h[:, :] = WT_h.T
@@ -81,7 +83,7 @@ def run_lstm(W_h, W_k, M_h, M_k,
 
 @njit(**JIT_NOALIAS)
 def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offsets, Y, dS_in, dS_c, lr, learn,
-         per_step, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c, e_s,
+         per_step, y_mode, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c, e_s,
          WT_h, WT_k, MT_h, MT_k, dWT_h, dWT_k):
     """The sequence loop of :func:`run_lstm`, every array an argument and a distinct array: compiled with
     ``noalias`` (see ``_jit.py``), so that LLVM vectorises the loops over units without run-time overlap
@@ -98,6 +100,7 @@ def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offs
 
     acc = not per_step
     bad = -1
+    iy = 0
     for seq in range(offsets.shape[0] - 1):
         # ---- reset at sequence start (spec §1.4) ----
         for i in range(n_hid):
@@ -198,13 +201,18 @@ def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offs
             logistic_into(e_k, y_k, fp_k, 0, K)
             for k in range(K):
                 y = y_k[k]
-                Y[t, k] = y
+                if y_mode == 0:
+                    Y[t, k] = y
                 d = D[t, k]
                 if d == d:  # not NaN
                     e_k[k] = y * (1.0 - y) * (d - y)      # eq. 19 (no factor 2)
                     has_target = True
                 else:
                     e_k[k] = 0.0
+            if y_mode == 1 and has_target:
+                for k in range(K):
+                    Y[iy, k] = y_k[k]
+                iy += 1
             if learn and has_target:
                 # ---- errors, all with the weights before this step's update (reading 18) ----
                 for u in range(n_cells + H):

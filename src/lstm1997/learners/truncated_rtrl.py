@@ -95,24 +95,47 @@ class TruncatedRTRL:
         a = net.arch
         return RTRLState(np.zeros((a.n_cells, a.n_src)), np.zeros((a.n_cells, a.n_src)))
 
-    def update(self, net: LSTM, state: RTRLState, batch: Batch) -> np.ndarray:
+    def update(self, net: LSTM, state: RTRLState, batch: Batch, outputs: str = "all") -> np.ndarray:
         """Train ``net`` in place, online, on every sequence of ``batch`` in order.
 
-        Returns the outputs ``y_k(t)`` produced during training (each computed before that
-        step's update), shape ``(batch.n_steps, K)``; ``state`` is updated in place.
-        Raises :class:`DivergenceError` naming the sequence if a weight becomes NaN or inf.
+        Returns the outputs ``y_k(t)`` produced during training (each computed before that step's update):
+        with ``outputs="all"`` at every step, shape ``(batch.n_steps, K)``; with ``"targets"`` only at the
+        steps that have a target (at least one output not NaN), in order, shape ``(target steps, K)``; with
+        ``"none"`` none, shape ``(0, K)``. The last two keep the memory of a long stream independent of its
+        length beyond the data themselves (8 bytes per step per output less). ``state`` is updated in
+        place. Raises :class:`DivergenceError` naming the sequence if a weight becomes NaN or inf.
         """
         _check_batch(net, batch)
         if state.dS_in.shape != (net.arch.n_cells, net.arch.n_src):
             raise ValueError("state does not belong to this network (call init(net))")
+        if outputs not in _OUTPUTS:
+            raise ValueError(f"outputs must be one of {', '.join(map(repr, _OUTPUTS))}, got {outputs!r}")
         if self.backend == "numba":
-            Y = np.empty((batch.n_steps, net.arch.n_out))
-            bad = _run_kernel(net, batch, Y, state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step))
+            y_mode = _OUTPUTS.index(outputs)
+            rows = batch.n_steps if y_mode == 0 else (_target_steps(batch).sum() if y_mode == 1 else 0)
+            Y = np.empty((int(rows), net.arch.n_out))
+            bad = _run_kernel(net, batch, Y, state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step),
+                              y_mode)
         else:
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
                 Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
+            if outputs == "targets":
+                Y = Y[_target_steps(batch)]
+            elif outputs == "none":
+                Y = Y[:0]
         advance_counters(state, batch, bad)
         return Y
+
+
+_OUTPUTS = ("all", "targets", "none")
+
+
+def _target_steps(batch: Batch) -> np.ndarray:
+    """Boolean per step: whether any output has a target there (computed in blocks: no (steps, K) temporary)."""
+    out = np.empty(batch.n_steps, dtype=bool)
+    for i in range(0, batch.n_steps, 1 << 16):
+        out[i: i + (1 << 16)] = ~np.isnan(batch.targets[i: i + (1 << 16)]).all(axis=1)
+    return out
 
 
 def advance_counters(state, batch: Batch, bad: int = -1) -> None:
