@@ -170,8 +170,8 @@ def test_fit_divergence_names_the_data_sequence(tmp_path):
 
 
 def test_reproduce_quick_runs_the_whole_paper():
-    """`--budget quick` runs a reduced version of every row of every table (about a minute)."""
-    p = cli("reproduce", "all", "--budget", "quick")
+    """`--budget quick` runs a reduced version of every row of every table (here at an even smaller cap)."""
+    p = cli("reproduce", "all", "--budget", "quick", "--max-sequences", "200")
     for title in ("Embedded Reber grammar", "Long time lags", "Noise and signal", "Adding problem",
                   "Multiplication problem", "Temporal order"):
         assert title in p.stdout
@@ -179,7 +179,8 @@ def test_reproduce_quick_runs_the_whole_paper():
     assert "outside plausible range" not in p.stdout, "quick runs are not judged against the paper"
     s = cli("status")
     assert s.stdout.count("/1") >= 2 * 29 and "2c q=1000 p=50" in s.stdout, s.stdout   # every row, 1/1 done
-    again = cli("reproduce", "all", "--budget", "quick")
+    assert "undecided at this budget" in p.stdout
+    again = cli("reproduce", "all", "--budget", "quick", "--max-sequences", "200")
     assert "0 trial(s) run now" in again.stdout, "the store holds them all: nothing is run again"
 
 
@@ -551,3 +552,19 @@ def test_the_first_progress_line_names_the_window_it_averages_over():
     _trial_progress(P())({"sequences": 1000, "rate": 10.0, "stage": "ST1", "window_mae": 0.1, "window_wrong": 3,
                           "window_window": 1000, "seconds": 1.0})
     assert "last 1,000:" in shown[0] and "last 2000" not in shown[0]
+
+
+def test_the_quick_budget_solves_the_easy_rows_and_marks_the_undecided(tmp_path):
+    """`--budget quick` must tell a user whether anything works: 6a (Table 9 row 1) solves within it; a row
+    whose cap cannot reach the paper's figure is marked undecided."""
+    p = cli("reproduce", "9", "--budget", "quick", "--rows", "1", "--db", tmp_path / "q.sqlite", "--jobs", "1")
+    row = next(line for line in p.stdout.splitlines() if line.startswith("6a"))
+    assert "100%" in row and "undecided" not in row, p.stdout
+    from lstm1997.experiments import TABLES
+    from lstm1997.experiments._base import quick_cap, quick_decides
+
+    exp, rows = TABLES["3"]
+    big = rows[-1]                                  # 2c q=1000 p=50: thousands of weights, 1000 steps
+    cfg = exp.config_for(big)
+    cap = quick_cap(cfg.architecture(), cfg.mean_length, big.paper.get("sequences"))
+    assert not quick_decides(cap, big.paper.get("sequences"))

@@ -509,7 +509,7 @@ def _plan(args):
                 if args.max_sequences is not None:
                     cap = min(cap, args.max_sequences)
                 if quick:
-                    cap = min(cap, quick_cap(cfg.architecture(), cfg.mean_length))
+                    cap = min(cap, quick_cap(cfg.architecture(), cfg.mean_length, row.paper.get("sequences")))
                 cfg = exp.config_for(row, **over, max_sequences=cap)
                 specs.append(TrialSpec(OPEN_TRIAL, trial_args(exp, cfg), k, __version__,
                                        f"{table} {row.label} #{k + 1}"))
@@ -535,10 +535,13 @@ def _row_report(exp, row, records: list, quick: bool) -> dict:
     cfg = config_from_args(records[0]["args"])[1]
     from dataclasses import asdict
 
+    from .experiments._base import quick_decides
+
     return {"row": row.label, "params": asdict(cfg), "paper": row.paper, "paper_trials": exp.trials_for(row),
             "ours": ours, "trials": figs, "trials_planned": len(records),
             "plausible": quick or len(figs) < len(records) or _plausible(row.paper, ours),
-            "max_sequences": cfg.max_sequences}
+            "max_sequences": cfg.max_sequences,
+            "undecided": quick and not quick_decides(cfg.max_sequences, row.paper.get("sequences"))}
 
 
 def cmd_reproduce(args) -> int:
@@ -579,7 +582,8 @@ def cmd_reproduce(args) -> int:
     cap_text = f"; cap {', '.join(f'{c:,}' for c in caps)} training sequences per trial" if caps else ""
     print(f"\n{sum(len(rep) for _, rep in by_table.values())} row(s); {n_new} trial(s) run now, {n_old} taken "
           f"from {db}; wall time {time.perf_counter() - t0:.1f} s{cap_text}"
-          + (" (budget quick: 1 trial per row, capped sequences; not a reproduction)" if quick else ""))
+          + (" (budget quick: 1 trial per row, capped sequences; not a reproduction; rows marked undecided "
+             "cannot be judged at this budget)" if quick else ""))
     if args.json and len(by_table) == 1:
         (table, (exp, report)), = by_table.items()
         _write_json(args.json, {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
@@ -676,7 +680,10 @@ def _print_table(exp, report, quick: bool, table: str) -> None:
         line = (f"{r['row']:<19}{n:>7}{ps:>14}{_fmt(o['success_rate'], '{:.0%}'):>7}{pq:>17} {seq:>31}")
         for c in exp.columns:
             line += f"{_fmt(p.get(c.key), c.fmt):>22}{_fmt(c.ours(o), c.fmt):>10}"
-        print(line + ("" if r["plausible"] else "  ! outside plausible range"))
+        flag = "" if r["plausible"] else "  ! outside plausible range"
+        if r.get("undecided"):
+            flag += f"  (cap {r['max_sequences']:,} < 1.5x the paper's sequences: undecided at this budget)"
+        print(line + flag)
 
 
 # ---- fit / predict ---------------------------------------------------------------------------
@@ -944,7 +951,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--rows", help="comma-separated row labels or numbers (default: all)")
     rp.add_argument("--trials", type=int, help="trials per row (default: the paper's; quick: 1)")
     rp.add_argument("--budget", choices=("quick", "paper"), default="paper",
-                    help="quick: 1 trial per row with capped sequences, for smoke tests")
+                    help="quick: 1 trial per row, capped at a few seconds of one core (about 2e9 weight-steps) "
+                         "and 3x the paper's sequences: rows the paper solves quickly (6a, 3a) solve; rows "
+                         "whose cap is below 1.5x the paper's sequences are marked undecided")
     rp.add_argument("--max-sequences", type=int, help="a smaller cap on training sequences per trial "
                     "(default: the paper's; state it when you report the result)")
     rp.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")

@@ -14,7 +14,8 @@ import numpy as np
 from ..network import Architecture
 from .protocol import TrialResult, run_trial
 
-__all__ = ["Row", "Column", "Experiment", "trial_figures", "summarize", "quick_cap", "paper_text"]
+__all__ = ["Row", "Column", "Experiment", "trial_figures", "summarize", "quick_cap", "quick_decides",
+           "paper_text"]
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,22 @@ def summarize(figs: list[dict]) -> dict:
     return out
 
 
-def quick_cap(arch: Architecture, mean_length: float, budget: float = 2e8, lo: int = 50, hi: int = 20_000) -> int:
-    """Sequences a trial may train on under ``--budget quick``: about ``budget`` weight-steps."""
-    return int(np.clip(budget / (arch.n_weights * max(mean_length, 1.0)), lo, hi))
+def quick_cap(arch: Architecture, mean_length: float, paper_sequences: float | None = None,
+              budget: float = 2e9, lo: int = 50, hi: int = 200_000) -> int:
+    """Sequences a trial may train on under ``--budget quick``: about ``budget`` weight-steps (a few seconds
+    of one core), and no more than 3x the paper's mean sequences until success where it gives one. Rows
+    the paper solves quickly (6a, 3a) solve within it; rows whose cap falls below 1.5x the paper's figure
+    are undecided at this budget (:func:`quick_decides`)."""
+    cap = float(np.clip(budget / (arch.n_weights * max(mean_length, 1.0)), lo, hi))
+    if paper_sequences:
+        cap = min(cap, max(3.0 * paper_sequences, lo))
+    return int(cap)
 
+
+def quick_decides(cap: int, paper_sequences: float | None) -> bool:
+    """Whether a quick run capped at ``cap`` sequences can tell if a row reproduces: its cap must reach
+    1.5x the paper's mean sequences until success."""
+    return bool(paper_sequences) and cap >= 1.5 * paper_sequences
 
 
 def paper_text(paper: dict, missing: str = "-") -> tuple[str, str]:
