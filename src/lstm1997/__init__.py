@@ -22,4 +22,4 @@ from .network import init as init
 from .network import predict as predict
 from .network import step as step
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
