@@ -228,3 +228,24 @@ def test_outputs_at_target_steps_only_or_none_train_the_same(name, backend, rng)
         assert results[outputs][2].steps == results["all"][2].steps
     with pytest.raises(ValueError, match="outputs must be one of"):
         TruncatedRTRL(0.1).update(net, TruncatedRTRL(0.1).init(net), batch, outputs="some")
+
+
+@pytest.mark.parametrize("delta", ["linear", "flat-spot"])
+@pytest.mark.parametrize("name", ["exp4", "exp1_3x2", "exp2a", "hidden_units"])
+def test_other_output_errors_kernel_equals_numpy_reference(name, delta, rng):
+    """The diagnostic output errors (``delta``) in the kernel against the NumPy reference; the default is
+    eq. 19 and differs from both."""
+    arch = dataclasses.replace(SMALL[name], init_range=0.8)
+    net = init(arch, rng)
+    batch = _random_batch(rng, arch, every_step=True)
+    outs = {}
+    for d in (delta, "logistic"):
+        fast, slow = net.copy(), net.copy()
+        Lf, Ls = TruncatedRTRL(0.7, delta=d), TruncatedRTRL(0.7, backend="numpy", delta=d)
+        Yf, Ys = Lf.update(fast, Lf.init(fast), batch), Ls.update(slow, Ls.init(slow), batch)
+        np.testing.assert_allclose(Yf, Ys, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(fast.W_h, slow.W_h, rtol=1e-11, atol=1e-14)
+        outs[d] = fast.W_h
+    assert not np.allclose(outs[delta], outs["logistic"])
+    with pytest.raises(ValueError, match="delta must be one of"):
+        TruncatedRTRL(0.1, delta="cross-entropy")

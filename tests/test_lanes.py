@@ -101,10 +101,26 @@ def test_lane_groups_are_checked():
     batch = _batch(rng, NETS["exp4"], 2, False, True)
     with pytest.raises(ValueError, match="same architecture"):
         update_lanes([lr, lr], [a, b], [lr.init(a), lr.init(b)], [batch, batch])
-    with pytest.raises(ValueError, match="per_step"):
+    with pytest.raises(ValueError, match="per_step and delta"):
         update_lanes([lr, TruncatedRTRL(0.1, per_step=False)], [a, a.copy()], [lr.init(a), lr.init(a)], [batch, batch])
     with pytest.raises(ValueError, match="of its own"):
         s = lr.init(a)
         update_lanes([lr, lr], [a, a], [s, s], [batch, batch])
     with pytest.raises(TypeError, match="numba"):
         update_lanes([TruncatedRTRL(0.1, backend="numpy")], [a], [lr.init(a)], [batch])
+
+
+@pytest.mark.parametrize("delta", ["linear", "flat-spot"])
+def test_lanes_with_another_output_error_equal_networks_alone(delta):
+    rng = np.random.default_rng(11)
+    arch = dataclasses.replace(NETS["exp1_3x2"], init_range=0.8)
+    nets = [init(arch, rng) for _ in range(5)]
+    learners = [TruncatedRTRL(0.3, delta=delta) for _ in range(5)]
+    batches = [_batch(rng, arch, 4, True, True) for _ in range(5)]
+    alone = [net.copy() for net in nets]
+    expect = [_alone(a, lr, b) for a, lr, b in zip(alone, learners, batches)]
+    states = [lr.init(net) for lr, net in zip(learners, nets)]
+    got = update_lanes(learners, nets, states, batches)
+    for l in range(5):
+        assert got[l].tobytes() == expect[l][0].tobytes()
+        assert nets[l].W_h.tobytes() == alone[l].W_h.tobytes()

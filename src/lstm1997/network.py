@@ -438,7 +438,7 @@ def forward(net: LSTM, x: np.ndarray, record: bool = False):
 # ---- many sequences at compiled speed -------------------------------------------------------
 
 def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.ndarray,
-                lr: float, learn: bool, per_step: bool, y_mode: int = 0) -> int:
+                lr: float, learn: bool, per_step: bool, y_mode: int = 0, delta: int = 0) -> int:
     """Call the compiled kernel (``_kernels/lstm.py: run_lstm``) on a validated network and batch; ``Y``
     must have the rows ``y_mode`` asks for (0: every step, 1: the steps with a target, 2: none)."""
     from ._kernels.lstm import run_lstm
@@ -451,7 +451,7 @@ def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.nda
                         a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
                         0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1,
                         *_input_args(batch), batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step,
-                        y_mode)
+                        y_mode, delta)
 
 
 _NO_SYMBOLS = np.zeros(0, dtype=np.int64)

@@ -106,7 +106,7 @@ def _settle(l, n_in, n_cells, n_src, n_osrc, use_sym, see_in, learn, acc, z, zo,
 def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
                    C, S, H, n_in, has_og, see_in, g_kind, h_kind,
                    Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c,
-                   lr, learn, per_step, bad):
+                   lr, learn, per_step, delta, bad):
     """Train (or, if not ``learn``, just run) L networks, each over its own sequences.
 
     WT_h, WT_k : ``(n_src, n_hid, L)``, ``(n_osrc, K, L)``: the weights stored transposed (source-major, as
@@ -123,8 +123,8 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     ends, lane_seq : lane ``l`` owns the sequences ``lane_seq[l] .. lane_seq[l+1]-1``, in order; sequence
         ``i`` ends before step ``ends[i]`` of its lane (its first step is the previous sequence's end).
     dS_in, dS_c : ``(C*S, n_src, L)`` traces (the learners' states), reset at every sequence start.
-    lr : ``(L,)`` learning rates. bad : ``(L,)`` output: per lane the index (within its own sequences) of
-        the first sequence after which a weight was NaN or inf (the lane stopped there), or -1.
+    lr : ``(L,)`` learning rates. delta : the output error, as ``run_lstm``'s.
+    bad : ``(L,)`` output: per lane the index (within its own sequences) of the first sequence after which a weight was NaN or inf (the lane stopped there), or -1.
     """
     L = lr.shape[0]
     n_cells = C * S
@@ -164,14 +164,14 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     fin_in = dS_in.copy()           # traces of each lane's last step (see _settle)
     fin_c = dS_c.copy()
     _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, bad,
+           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad,
            z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, sh, shp, back, e_k, y_k, fpk, e_s,
            a_in, a_c, tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c)
 
 
 @njit(**JIT_NOALIAS)
 def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, bad,
+           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad,
            z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, sh, shp, back, e_k, y_k, fpk, e_s,
            a_in, a_c, tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c):
     """The time loop of :func:`run_lstm_lanes`, every array an argument and a distinct array: compiled with
@@ -313,7 +313,13 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                 y = y_k[k, l]
                 d = Ds[t, k, l]
                 has = d == d
-                e_k[k, l] = y * (1.0 - y) * (d - y) if has else 0.0
+                if delta == 0:
+                    e = y * (1.0 - y) * (d - y)
+                elif delta == 1:
+                    e = d - y
+                else:
+                    e = (y * (1.0 - y) + 0.1) * (d - y)
+                e_k[k, l] = e if has else 0.0
                 tgt[l] = tgt[l] | has
         any_t = False
         for l in range(L):                  # a lane that stopped (or is done) trains no more

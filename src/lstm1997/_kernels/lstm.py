@@ -18,7 +18,7 @@ from ._math import logistic_into
 def run_lstm(W_h, W_k, M_h, M_k,
              C, S, H, n_in, has_og, see_in, g_kind, h_kind,
              X, sym, use_sym, D, offsets, Y, dS_in, dS_c,
-             lr, learn, per_step, y_mode):
+             lr, learn, per_step, y_mode, delta):
     """Run (and, if ``learn``, train) the network over every sequence of a ragged batch.
 
     W_h, W_k : weights, updated in place when ``learn``; M_h, M_k : 0/1 float masks.
@@ -32,6 +32,8 @@ def run_lstm(W_h, W_k, M_h, M_k,
         (``(0, K)``: memory independent of the length of the data).
     dS_in, dS_c : ``(C*S, n_src)`` trace arrays (the learner's state), reset per sequence.
     per_step : apply each step's update at once (True) or sum them to the sequence end.
+    delta : the output error: 0 = f'(net_k) (d_k - y_k) (eq. 19), 1 = d_k - y_k (no f'; a diagnostic), 2 =
+        (f'(net_k) + 0.1) (d_k - y_k) (Fahlman's flat-spot fix; a diagnostic).
     Returns the index of the first sequence after which a weight is NaN or inf, or -1 (training
     stops there; the weights are left as they were at that point).
     """
@@ -73,7 +75,7 @@ def run_lstm(W_h, W_k, M_h, M_k,
     dWT_h = np.zeros_like(WT_h) if (learn and acc) else np.zeros((0, 0))
     dWT_k = np.zeros_like(WT_k) if (learn and acc) else np.zeros((0, 0))
     bad = _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offsets, Y, dS_in, dS_c, lr,
-               learn, per_step, y_mode, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c,
+               learn, per_step, y_mode, delta, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c,
                e_s, WT_h, WT_k, MT_h, MT_k, dWT_h, dWT_k)
     if learn:
         W_h[:, :] = WT_h.T
@@ -83,7 +85,7 @@ def run_lstm(W_h, W_k, M_h, M_k,
 
 @njit(**JIT_NOALIAS)
 def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offsets, Y, dS_in, dS_c, lr, learn,
-         per_step, y_mode, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c, e_s,
+         per_step, y_mode, delta, z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, y_k, fp_k, sh_c, shp_c, e_s,
          WT_h, WT_k, MT_h, MT_k, dWT_h, dWT_k):
     """The sequence loop of :func:`run_lstm`, every array an argument and a distinct array: compiled with
     ``noalias`` (see ``_jit.py``), so that LLVM vectorises the loops over units without run-time overlap
@@ -205,7 +207,12 @@ def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offs
                     Y[t, k] = y
                 d = D[t, k]
                 if d == d:  # not NaN
-                    e_k[k] = y * (1.0 - y) * (d - y)      # eq. 19 (no factor 2)
+                    if delta == 0:
+                        e_k[k] = y * (1.0 - y) * (d - y)      # eq. 19 (no factor 2)
+                    elif delta == 1:
+                        e_k[k] = d - y
+                    else:
+                        e_k[k] = (y * (1.0 - y) + 0.1) * (d - y)
                     has_target = True
                 else:
                     e_k[k] = 0.0

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..batch import Batch
 from ..network import LSTM, _check_batch
-from .truncated_rtrl import DivergenceError, RTRLState, TruncatedRTRL, advance_counters
+from .truncated_rtrl import DELTAS, DivergenceError, RTRLState, TruncatedRTRL, advance_counters
 
 __all__ = ["update_lanes", "lanes_supported"]
 
@@ -46,8 +46,8 @@ def update_lanes(learners, nets, states, batches) -> list:
             raise TypeError("lanes run the paper's rule (TruncatedRTRL, numba backend) on lstm1997.LSTM nets only")
         if net.arch != arch:
             raise ValueError("every network in a lane group must have the same architecture")
-        if lr_.per_step != per_step:
-            raise ValueError("every learner in a lane group must have the same per_step setting")
+        if lr_.per_step != per_step or lr_.delta != learners[0].delta:
+            raise ValueError("every learner in a lane group must have the same per_step and delta settings")
         if not isinstance(st, RTRLState) or st.dS_in.shape != (arch.n_cells, arch.n_src):
             raise ValueError("a state does not belong to its network (call learner.init(net))")
         _check_batch(net, b)
@@ -94,7 +94,7 @@ def update_lanes(learners, nets, states, batches) -> list:
         run_lstm_lanes(WT_h, WT_k, MT_h, MT_k, arch.blocks, arch.cells, arch.hidden, arch.n_in,
                        arch.output_gates, arch.outputs_see_inputs, 0 if arch.g == "g2" else 1,
                        0 if arch.h == "h1" else 1, Xs, Ss, sym_path, sparse, Ds, ends, lane_seq, Ys,
-                       dS_in, dS_c, lr, True, bool(per_step), bad)
+                       dS_in, dS_c, lr, True, bool(per_step), DELTAS.index(learners[0].delta), bad)
 
     out = []
     for l, (net, st, b) in enumerate(zip(nets, states, batches)):

@@ -79,17 +79,24 @@ class TruncatedRTRL:
     per_step : apply updates at every step that has a target (default) or at the sequence end.
     backend : ``"numba"`` (the compiled kernel) or ``"numpy"`` (a slow, obvious reference of the
         same rule, step by step; used by the tests and the benchmark).
+    delta : the output units' error signal: ``"logistic"`` (default, eq. 19: ``f'(net_k) (d_k - y_k)``);
+        ``"linear"`` (``d_k - y_k``, without ``f'``; it contradicts eq. 19 and is a diagnostic: the
+        gradient of cross-entropy rather than of squared error) or ``"flat-spot"`` (``(f'(net_k) + 0.1)
+        (d_k - y_k)``, Fahlman's fix of the logistic's flat spots; a diagnostic). See docs/decisions.md.
     """
 
     lr: float
     per_step: bool = True
     backend: str = "numba"
+    delta: str = "logistic"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.lr, (int, float, np.floating)) and np.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"learning rate must be a positive finite number, got {self.lr!r}")
         if self.backend not in ("numba", "numpy"):
             raise ValueError(f"backend must be 'numba' or 'numpy', got {self.backend!r}")
+        if self.delta not in DELTAS:
+            raise ValueError(f"delta must be one of {', '.join(map(repr, DELTAS))}, got {self.delta!r}")
 
     def init(self, net: LSTM) -> RTRLState:
         a = net.arch
@@ -115,10 +122,10 @@ class TruncatedRTRL:
             rows = batch.n_steps if y_mode == 0 else (_target_steps(batch).sum() if y_mode == 1 else 0)
             Y = np.empty((int(rows), net.arch.n_out))
             bad = _run_kernel(net, batch, Y, state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step),
-                              y_mode)
+                              y_mode, DELTAS.index(self.delta))
         else:
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
-                Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step))
+                Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step), self.delta)
             if outputs == "targets":
                 Y = Y[_target_steps(batch)]
             elif outputs == "none":
@@ -128,6 +135,9 @@ class TruncatedRTRL:
 
 
 _OUTPUTS = ("all", "targets", "none")
+
+#: the output error signals (``TruncatedRTRL.delta``), in the kernels' numbering
+DELTAS = ("logistic", "linear", "flat-spot")
 
 
 def _target_steps(batch: Batch) -> np.ndarray:
@@ -148,7 +158,8 @@ def advance_counters(state, batch: Batch, bad: int = -1) -> None:
         raise DivergenceError(state.sequences - 1)
 
 
-def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_step: bool):
+def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_step: bool,
+                      delta: str = "logistic"):
     """The same rule in plain NumPy, written for clarity (one step at a time, using
     :func:`lstm1997.network.step`). Mirrors the kernel's order of operations."""
     a = net.arch
@@ -178,7 +189,8 @@ def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_
             has = ~np.isnan(d[t])
             if not has.any():
                 continue
-            e_k = np.where(has, o.y_k * (1 - o.y_k) * (np.where(has, d[t], 0.0) - o.y_k), 0.0)
+            fk = {"logistic": o.y_k * (1 - o.y_k), "linear": 1.0, "flat-spot": o.y_k * (1 - o.y_k) + 0.1}[delta]
+            e_k = np.where(has, fk * (np.where(has, d[t], 0.0) - o.y_k), 0.0)
             back = net.W_k[:, oc0:oc0 + a.n_cells + a.hidden].T @ e_k
             back_c, back_hid = back[: a.n_cells], back[a.n_cells:]
             e_s = np.repeat(o.y_out, S) * hp * back_c
