@@ -241,6 +241,29 @@ def _trial_progress(prog: "_Progress", label: str = ""):
     return progress
 
 
+def cmd_readings(args) -> int:
+    from .experiments import lookup
+    from .experiments.readings import READINGS, applicable, task_of
+
+    if args.experiment is None:
+        chosen = list(READINGS.values())
+        task = None
+    else:
+        exp, fixed = lookup(args.experiment)
+        cfg = exp.config_for(None, **fixed)
+        chosen, task = applicable(exp, cfg), task_of(exp, cfg)
+    if args.json:
+        print(json.dumps({"task": task, "readings": [r.to_dict() for r in chosen]}, indent=1))
+        return 0
+    print(f"Readings of the paper{f' that apply to task {task}' if task else ''} (the default of every "
+          "experiment is the spec's reading; docs/decisions.md):\n")
+    for r in chosen:
+        tag = "  DIAGNOSTIC (contradicts the paper's text)" if r.diagnostic else ""
+        print(f"{r.name}{tag}\n  tasks: {', '.join(r.tasks)}\n  the paper: {r.paper}\n  changes: {r.change}\n"
+              f"  weights: {r.weights}\n")
+    return 0
+
+
 def cmd_run(args) -> int:
     from dataclasses import asdict
 
@@ -257,6 +280,9 @@ def cmd_run(args) -> int:
     if exp.per_trial is not None:
         over = {**exp.per_trial(args.seed), **over}
     cfg = exp.config_for(None, **over)
+    from .experiments.readings import build_trial, resolve
+
+    readings = resolve(exp, cfg, args.reading or ())
     _check_out(args.json, "--json")
     arch = cfg.architecture()
     cap = min(getattr(cfg, "max_sequences", 1) or 1, getattr(cfg, "chunk", 1000) or 1000)
@@ -265,10 +291,11 @@ def cmd_run(args) -> int:
                   + _seq_bytes(n_seq, cfg.mean_length, arch.n_in, arch.n_out),
                   f"this trial ({arch.n_in} input(s), {arch.n_out} output(s), sequences of mean length "
                   f"{cfg.mean_length:,.0f})", "choose smaller sizes (--blocks, --cells, --T, --p, --q)")
-    trial = exp.make_trial(cfg)
+    trial = build_trial(exp, cfg, readings)
     out = sys.stdout
     out.write(f"{exp.title}, {', '.join(f'{k}={v}' for k, v in over.items() if k != 'max_sequences')}"
-              f"{'' if over else 'paper defaults'}, seed {args.seed}\n  network: {trial.arch.describe()}\n"
+              f"{'' if over else 'paper defaults'}, seed {args.seed}\n"
+              f"  reading: {_readings_text(readings)}\n  network: {_net_text(trial)}\n"
               f"  stages: {', '.join(s.name for s in trial.stages)}; cap {trial.max_sequences:,} training sequences\n")
     out.flush()
     prog = _Progress()
@@ -288,7 +315,8 @@ def cmd_run(args) -> int:
         if args.json:
             _write_json(args.json, {
                 "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
-                "seed": args.seed, "weights": trial.arch.n_weights, "success": False, "status": "interrupted",
+                "readings": list(readings), "seed": args.seed, "weights": _weights_of(trial), "success": False,
+                "status": "interrupted",
                 "signal": name, "sequences": run.done, "stage": stage, "seconds": res.seconds,
                 "steps": res.steps, "stages": res.stages, "events": res.events,
                 "curve": [list(c) for c in res.curve[:: max(1, len(res.curve) // 200)]],
@@ -326,7 +354,8 @@ def cmd_run(args) -> int:
     if args.json:
         _write_json(args.json, {
             "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
-            "seed": args.seed, "weights": trial.arch.n_weights, "success": res.success, "status": res.status,
+            "readings": list(readings), "seed": args.seed, "weights": _weights_of(trial), "success": res.success,
+            "status": res.status,
             "sequences": res.sequences, "quality_at": res.quality_at,
             "test_wrong": res.test.get("wrong"), "test_total": res.test.get("total"),
             "test_mae": res.test.get("mae"), "test_mse": res.test.get("mse"),
@@ -337,6 +366,36 @@ def cmd_run(args) -> int:
         })
         out.write(f"  wrote {args.json}\n")
     return 0
+
+
+def _readings_text(readings) -> str:
+    from .experiments.readings import READINGS
+
+    if not readings:
+        return "the spec's (every default as the paper's text is read in docs/decisions.md)"
+    return ", ".join(n + (" (DIAGNOSTIC: contradicts the paper's text)" if READINGS[n].diagnostic else "")
+                     for n in readings)
+
+
+def _weights_of(trial) -> int:
+    """The weights a trial's network starts with (a reading may make some absent)."""
+    try:
+        import numpy as np
+
+        from .network import init
+
+        net = (trial.init_net or init)(trial.arch, np.random.default_rng(0))
+        return int(net.n_weights)
+    except Exception:   # noqa: BLE001 - a baseline net or anything else: the architecture's count
+        return int(trial.arch.n_weights)
+
+
+def _net_text(trial) -> str:
+    text = trial.arch.describe()
+    n = _weights_of(trial)
+    if n != trial.arch.n_weights:
+        text += f"; {n} present at the start (a reading removes {trial.arch.n_weights - n})"
+    return text
 
 
 def _run_stoppable(trial, seed: int, show, prog):
@@ -511,14 +570,26 @@ def _plan(args):
                 if quick:
                     cap = min(cap, quick_cap(cfg.architecture(), cfg.mean_length, row.paper.get("sequences")))
                 cfg = exp.config_for(row, **over, max_sequences=cap)
-                specs.append(TrialSpec(OPEN_TRIAL, trial_args(exp, cfg), k, __version__,
-                                       f"{table} {row.label} #{k + 1}"))
+                try:
+                    targs = trial_args(exp, cfg, args.reading or ())
+                except ValueError as e:
+                    raise ValueError(f"table {table}, row {row.label}: {e} (choose rows with --rows)") from None
+                specs.append(TrialSpec(OPEN_TRIAL, targs, k, __version__,
+                                       f"{table} {row.label}{_readings_suffix(targs)} #{k + 1}"))
             plan.append((str(table), exp, row, cap, specs))
     return plan
 
 
-def _row_tag(table: str, row, cap: int) -> str:
-    return json.dumps({"table": table, "row": row.label, "cap": cap, "version": __version__}, sort_keys=True)
+def _row_tag(table: str, row, cap: int, readings=()) -> str:
+    """The store's tag of a row's trials: table, row, cap, version and (if any) the readings."""
+    t = {"table": table, "row": row.label, "cap": cap, "version": __version__}
+    if readings:
+        t["readings"] = list(readings)
+    return json.dumps(t, sort_keys=True)
+
+
+def _readings_suffix(targs: dict) -> str:
+    return f" [{', '.join(targs['readings'])}]" if targs.get("readings") else ""
 
 
 def _row_report(exp, row, records: list, quick: bool) -> dict:
@@ -561,7 +632,8 @@ def cmd_reproduce(args) -> int:
     _check_out(args.json, "--json", inputs=[db])
     t0 = time.perf_counter()
     with Store(db) as store:
-        ids_by_row = [register(store, specs, _row_tag(table, row, cap)) if specs else []
+        ids_by_row = [register(store, specs, _row_tag(table, row, cap, specs[0].args.get("readings", ())))
+                      if specs else []
                       for table, _, row, cap, specs in plan]
         ids = list(dict.fromkeys(i for ids in ids_by_row for i in ids))
         prog = Progress()
@@ -576,7 +648,7 @@ def cmd_reproduce(args) -> int:
     for (table, exp, row, cap, _), row_ids in zip(plan, ids_by_row):
         by_table.setdefault(table, (exp, []))[1].append(_row_report(exp, row, [records[i] for i in row_ids], quick))
     for table, (exp, report) in by_table.items():
-        _print_table(exp, report, quick, table)
+        _print_table(exp, report, quick, table, _readings_text(tuple(sorted(set(args.reading or ())))))
     caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep if not r.get("cited")})
     n_new, n_old = len(summary.finished), len(summary.skipped)
     cap_text = f"; cap {', '.join(f'{c:,}' for c in caps)} training sequences per trial" if caps else ""
@@ -587,7 +659,8 @@ def cmd_reproduce(args) -> int:
     if args.json and len(by_table) == 1:
         (table, (exp, report)), = by_table.items()
         _write_json(args.json, {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
-                                "version": __version__, "db": db, "rows": report})
+                                "version": __version__, "readings": sorted(set(args.reading or ())), "db": db,
+                                "rows": report})
         print(f"wrote {args.json}")
     pending = [i for i in summary.elsewhere if records[i]["status"] != "done"]
     if pending:
@@ -626,6 +699,8 @@ def cmd_status(args) -> int:
             try:
                 t = json.loads(tag)
                 table, label, cap, version = t["table"], t["row"], t["cap"], t["version"]
+                if t.get("readings"):
+                    label = f"{label} [{', '.join(t['readings'])}]"
             except (ValueError, KeyError, TypeError):
                 table, label, cap, version = "-", tag, None, "-"
             try:
@@ -657,11 +732,13 @@ def cmd_status(args) -> int:
     return 0
 
 
-def _print_table(exp, report, quick: bool, table: str) -> None:
+def _print_table(exp, report, quick: bool, table: str, reading: str | None = None) -> None:
     from .experiments._base import paper_text
 
     notes = exp.notes_for(table)
     print(f"\n{exp.title}" + (f" — {notes}" if notes else ""))
+    if reading:
+        print(f"reading: {reading}")
     head = f"{'row':<19}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
     for c in exp.columns:
         head += f"{c.header + ' paper':>22}{'ours':>10}"
@@ -921,7 +998,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="trial seed (default 0)")
     r.add_argument("--max-sequences", type=int, help="cap on training sequences (default: the protocol's)")
     r.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    r.add_argument("--reading", action="append", metavar="NAME",
+                   help="run under this reading of the paper instead of the spec's (repeatable; `lstm1997 "
+                        "readings` lists them)")
     r.set_defaults(func=cmd_run)
+
+    rd = sub.add_parser("readings", help="the named alternative readings of the paper: what each reads "
+                        "differently, where the paper says it, what it changes")
+    rd.add_argument("experiment", nargs="?", help="only those that apply to this experiment or task "
+                    "(1, 2a, 2b, 2c, 3a, ..., 6b, or a name such as adding)")
+    rd.add_argument("--json", action="store_true", help="print JSON")
+    rd.set_defaults(func=cmd_readings)
 
     li = sub.add_parser("list", help="every experiment and table row, with weights, trials and cost estimates")
     li.add_argument("--json", action="store_true", help="print JSON")
@@ -957,6 +1044,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--max-sequences", type=int, help="a smaller cap on training sequences per trial "
                     "(default: the paper's; state it when you report the result)")
     rp.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+    rp.add_argument("--reading", action="append", metavar="NAME",
+                    help="run the rows under this reading of the paper instead of the spec's (repeatable; "
+                         "`lstm1997 readings` lists them); such trials are kept apart in the store")
     rp.add_argument("--db", metavar="PATH", help=f"results store (SQLite; default $LSTM1997_DB or ./{DEFAULT_DB}); "
                     "trials already finished there are not run again, interrupted ones resume")
     rp.add_argument("--jobs", type=int, help="trials in parallel on this machine (default: all cores; 1: in "

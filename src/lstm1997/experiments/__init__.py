@@ -16,7 +16,7 @@ from .reber import REBER
 from .temporal_order import TEMPORAL_ORDER
 from .two_sequence import TWO_SEQUENCE
 
-__all__ = ["EXPERIMENTS", "TABLES", "ALL", "lookup", "table_rows", "Experiment", "Row", "Column", "Trial",
+__all__ = ["EXPERIMENTS", "TABLES", "ALL", "lookup", "table_rows", "Experiment", "Row", "Column", "Trial", "readings_of",
            "TrialResult", "TrialRun", "run_trial", "summarize", "trial_figures", "trial_args", "open_trial",
            "config_from_args", "OPEN_TRIAL"]
 
@@ -88,15 +88,24 @@ def table_rows(table: str, labels=None) -> tuple[Experiment, tuple]:
 OPEN_TRIAL = "lstm1997.experiments:open_trial"
 
 
-def trial_args(exp: Experiment, cfg) -> dict:
-    """A JSON-able description of one trial's config: ``{"experiment": id, "params": {...}}``."""
+def trial_args(exp: Experiment, cfg, readings=()) -> dict:
+    """A JSON-able description of one trial: ``{"experiment": id, "params": {...}}`` for the spec's reading,
+    plus ``"readings": [names]`` (sorted) under other readings (:mod:`.readings`), which are applied on top
+    of ``params`` when the trial is built; so a trial's readings are part of its identity in a store."""
     from dataclasses import asdict
 
-    return {"experiment": exp.id, "params": asdict(cfg)}
+    from .readings import resolve
+
+    out = {"experiment": exp.id, "params": asdict(cfg)}
+    names = resolve(exp, cfg, readings)
+    if names:
+        out["readings"] = list(names)
+    return out
 
 
 def config_from_args(args: dict):
-    """The experiment and config described by :func:`trial_args` output (JSON lists back to tuples)."""
+    """The experiment and config described by :func:`trial_args` output (JSON lists back to tuples); the
+    config is the spec's (the readings, :func:`readings_of`, apply on top)."""
     by_id = {e.id: e for e in ALL}
     if not isinstance(args, dict) or args.get("experiment") not in by_id or not isinstance(args.get("params"), dict):
         raise ValueError(f"not a trial description: {args!r:.200}")
@@ -105,7 +114,14 @@ def config_from_args(args: dict):
     return exp, exp.config_for(None, **params)
 
 
+def readings_of(args: dict) -> tuple:
+    """The readings of a trial described by :func:`trial_args` (empty: the spec's)."""
+    return tuple(args.get("readings") or ()) if isinstance(args, dict) else ()
+
+
 def open_trial(args: dict, seed: int, checkpoint: bytes | None = None) -> TrialRun:
     """Start the trial described by ``args`` with ``seed``, or resume it from ``checkpoint``."""
+    from .readings import build_trial
+
     exp, cfg = config_from_args(args)
-    return TrialRun(exp.make_trial(cfg), seed, checkpoint)
+    return TrialRun(build_trial(exp, cfg, readings_of(args)), seed, checkpoint)

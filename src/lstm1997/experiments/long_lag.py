@@ -61,6 +61,7 @@ class LongLagConfig:
     check_gate: int = 2000                # protocol: test only after this many correct training sequences
     max_sequences: int = 5_000_000        # §5.2: at most 5 million sequence presentations
     chunk: int | None = None              # protocol: sequences per call (None = the check period)
+    in_gate_bias: tuple | None = None     # 2c: Table 3's nets have no biases (a reading adds input-gate biases)
 
     def __post_init__(self) -> None:
         if self.task not in ("2a", "2b", "2c"):
@@ -69,6 +70,8 @@ class LongLagConfig:
             raise ValueError(f"invalid p={self.p} or q={self.q}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.in_gate_bias is not None and (self.task != "2c" or len(self.in_gate_bias) != 2):
+            raise ValueError("in_gate_bias is for 2c's two blocks only (two values)")
         if self.method != "LSTM" and self.task == "2c":
             raise ValueError("the paper runs no baselines on 2c ('BPTT, RTRL ... have no chance'); "
                              "method RTRL/BPTT is for 2a and 2b")
@@ -97,6 +100,9 @@ class LongLagConfig:
             return RNNArchitecture(n_in=n, n_out=n, hidden=1, kind="layered", bias=False,
                                    init_range=self.init_range)
         if self.task == "2c":   # p+4 one-hot inputs, 2 outputs, 2 blocks of 1 cell, no biases (Table 3)
+            if self.in_gate_bias is not None:
+                return Architecture(n_in=self.p + 4, n_out=2, blocks=2, cells=1, bias=("in_gate",),
+                                    init_range=self.init_range, in_gate_bias=tuple(self.in_gate_bias))
             return Architecture(n_in=self.p + 4, n_out=2, blocks=2, cells=1, bias=(), init_range=self.init_range)
         n = self.p + 1          # connectivity B, one cell + input gate, no output gate (Table 2)
         return Architecture(n_in=n, n_out=n, blocks=1, cells=1, connectivity="B", output_gates=False,

@@ -83,7 +83,9 @@ class Trial:
     probe_gate: int = 20
     init_net: Callable | None = None                        # (arch, rng) -> net (default: LSTM init)
     learner: object | None = None                           # init/update pair (default: the paper's
-                                                            # TruncatedRTRL(lr, per_step))
+                                                            # TruncatedRTRL(lr, per_step, delta=delta))
+    delta: str = "logistic"                                 # the default learner's output error (eq. 19;
+                                                            # others are diagnostics, see readings.py)
     on_chunk: Callable | None = None                        # (net, info, rng) -> None (growth)
     curve_every: int = 1000                                 # learning-curve sampling period (sequences)
     prepare: Callable | None = None                         # (rng) -> None: draw the trial's fixed data
@@ -155,7 +157,7 @@ class TrialRun:
                      "test": np.random.default_rng(s_test),    # every test of the trial draws from it
                      "grow": np.random.default_rng(s_grow)}
         self.net = (tr.init_net or init)(tr.arch, np.random.default_rng(s_init))
-        self.learner = tr.learner if tr.learner is not None else TruncatedRTRL(tr.lr, tr.per_step)
+        self.learner = tr.learner if tr.learner is not None else TruncatedRTRL(tr.lr, tr.per_step, delta=tr.delta)
         self.state = self.learner.init(self.net)
         self.recent = Window(window=2000, tol=tr.tol)   # training statistics for progress, gates and probes
         self.res = TrialResult(False, "cap", 0, 0.0, 0)

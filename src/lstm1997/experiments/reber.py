@@ -36,8 +36,11 @@ class ReberConfig:
     max_sequences: int = 200_000          # [U] reading 9: cap for failed trials
     chunk: int = 100                      # protocol: strings per call = the check period
     per_step: bool = True                 # reading 2: update at every step (switch: at the string end)
+    targets: str = "next"                 # reading 1: one-hot of the actual next symbol ("successors": all legal)
 
     def __post_init__(self) -> None:
+        if self.targets not in ("next", "successors"):
+            raise ValueError(f"targets must be 'next' or 'successors', got {self.targets!r}")
         if self.dataset not in (0, 1, 2):
             raise ValueError(f"dataset must be 0, 1 or 2 (the paper's three training/test pairs), got {self.dataset}")
 
@@ -59,7 +62,8 @@ class ReberConfig:
 
 def _trial(cfg: ReberConfig) -> Trial:
     train_s, test_s = cfg.datasets()
-    (train, legal_tr), (test, legal_te) = encode(train_s), encode(test_s)
+    onehot = cfg.targets == "next"
+    (train, legal_tr), (test, legal_te) = encode(train_s, onehot), encode(test_s, onehot)
 
     def sample(rng, n):
         return train.take(rng.integers(0, len(train), size=n))

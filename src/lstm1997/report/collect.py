@@ -28,6 +28,7 @@ class RowData:
     cap: int | None = None
     version: str | None = None
     tag: str | None = None
+    readings: tuple = ()                 # the readings the trials ran under (empty: the spec's)
     planned: int = 0                     # trials registered for the row in the store
     trials: list = field(default_factory=list)     # trial_figures of finished trials (seed order)
     curves: list = field(default_factory=list)     # per finished trial: [(sequences, mae, mse, wrong), ...]
@@ -73,7 +74,8 @@ def collect(store) -> list[TableData]:
             for tag, t in tags:
                 recs = store.records(tag=tag)
                 done = [r for r in recs if r["status"] == "done" and r["result"]]
-                rd = RowData(**base, cap=t["cap"], version=t["version"], tag=tag, planned=len(recs))
+                rd = RowData(**base, cap=t["cap"], version=t["version"], tag=tag, planned=len(recs),
+                             readings=tuple(t.get("readings") or ()))
                 for r in done:
                     res = TrialResult.from_dict(r["result"])
                     rd.trials.append(trial_figures(res, row.stage))

@@ -1,0 +1,232 @@
+"""Readings: named, documented ways of reading the places where the 1997 paper is silent, ambiguous or
+contradicts itself.
+
+Each experiment's config defaults are the recommended reading of the specification (the *spec's*
+reading, shown as "spec" in tables). A :class:`Reading` here is one alternative: its name, the tasks it
+applies to, the paper's words it reads differently (section, table or equation), what it changes, whether
+it changes the paper's weight count, and whether it is a *diagnostic* (a hypothesis that contradicts the
+paper's text: it may explain a failure, never define a reproduction). One mechanism serves every
+experiment: a reading overrides fields of the experiment's config and/or transforms the :class:`Trial` the
+experiment builds from it (its learner's output error, its update timing, its initial network). The
+library below knows nothing of readings; it only offers the general options they switch on.
+
+Readings compose (``--reading A --reading B``) unless they set the same thing. A trial's readings are part
+of its identity: they are stored beside its config (:func:`lstm1997.experiments.trial_args`), so the results
+store, the JSON, the tables and the report keep trials of different readings apart. Every reading, its
+evidence and its verdict are recorded in ``docs/decisions.md`` and ``docs/results.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Callable
+
+import numpy as np
+
+from ..network import LSTM, init
+from .protocol import Trial
+
+__all__ = ["Reading", "READINGS", "task_of", "resolve", "build_trial", "applicable"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    name: str
+    tasks: tuple                        # task keys it applies to: "1", "2a", "2b", "2c", "3a".."3c", "4", "5", "6a", "6b"
+    paper: str                          # the paper's words it reads differently, with section/table/equation
+    change: str                         # what it changes, against the spec's reading
+    weights: str = "unchanged"          # what it does to the paper's weight count
+    diagnostic: bool = False            # contradicts the paper's text: explains, never reproduces
+    spec: str = ""                      # the specification's ambiguity number (paper-spec §9)
+    config: dict = field(default_factory=dict)     # config overrides (values or cfg -> value callables)
+    trial: Callable | None = None                  # (Trial, cfg) -> Trial
+    trial_sets: str = ""                           # what ``trial`` changes (two readings may not both)
+    lstm_only: bool = True              # not for the conventional baseline nets (RTRL/BPTT rows)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "tasks": list(self.tasks), "paper": self.paper, "change": self.change,
+                "weights": self.weights, "diagnostic": self.diagnostic, "spec_ambiguity": self.spec,
+                "sets": sorted(self.config) + ([self.trial_sets] if self.trial else [])}
+
+
+# ---- what readings do to a trial (general library options only) ------------------------------------
+
+def _delta(kind: str) -> Callable:
+    def apply(tr: Trial, cfg) -> Trial:
+        return replace(tr, delta=kind)
+    return apply
+
+
+def _with_init(fn: Callable) -> Callable:
+    """A trial transform that post-processes the initial network: ``fn(net, rng) -> net``."""
+    def apply(tr: Trial, cfg) -> Trial:
+        base = tr.init_net or init
+        return replace(tr, init_net=lambda arch, rng: fn(base(arch, rng), rng))
+    return apply
+
+
+def _recurrent_to_cells(net: LSTM):
+    a = net.arch
+    return a.rows_c, slice(a.n_in, a.n_in + a.n_hidden)
+
+
+def _cells_see_inputs_only(net: LSTM, rng) -> LSTM:
+    rows, cols = _recurrent_to_cells(net)
+    mh = net.mask_h.copy()
+    mh[rows, cols] = False
+    return LSTM(net.arch, net.W_h * mh, net.W_k, mh, net.mask_k)
+
+
+def _recurrent_to_cells_zero(net: LSTM, rng) -> LSTM:
+    rows, cols = _recurrent_to_cells(net)
+    net.W_h[rows, cols] = 0.0
+    return net
+
+
+def _recurrent_small(net: LSTM, rng) -> LSTM:
+    a = net.arch
+    net.W_h[:, a.n_in:a.n_in + a.n_hidden] *= 0.1
+    return net
+
+
+def _in_gate_bias_01(net: LSTM, rng) -> LSTM:
+    a = net.arch
+    rows = np.arange(a.rows_in.start, a.rows_in.stop)
+    present = net.mask_h[rows, a.n_src - 1]
+    net.W_h[rows[present], a.n_src - 1] = rng.uniform(-0.1, 0.1, int(present.sum()))
+    return net
+
+
+def _lr_of(cfg) -> float:
+    rate = getattr(cfg, "rate", None)
+    return float(rate if rate is not None else cfg.lr)
+
+
+_ALL = ("1", "2a", "2b", "2c", "3a", "3b", "3c", "4", "5", "6a", "6b")
+
+READINGS = {r.name: r for r in (
+    Reading("error-x2", _ALL,
+            "eq. 16 defines E without the factor 1/2 and eq. 17 is dw = -alpha dE/dw, while eq. 19's delta has "
+            "no factor 2 (Appendix A.1)",
+            "eqs. 16-17 literally: every update twice the spec's (the learning rate doubled)",
+            spec="29", config={"lr": lambda cfg: 2.0 * _lr_of(cfg)}, lstm_only=False),
+    Reading("per-sequence", ("1", "2a", "2b"),
+            "Appendix A.1: 'each weight's total update is the sum of the contributions of all time steps'; "
+            "the online algorithm (Section 4) updates at every step",
+            "updates summed over a sequence and applied at its end (the spec: at every step); identical for "
+            "tasks whose only target is at the end",
+            spec="2, 30", config={"per_step": False}, lstm_only=False),
+    Reading("reber-successor-targets", ("1",),
+            "Section 5.1: success when the net predicts 'the possible next symbol(s)'; the targets are not "
+            "specified (the lab's later work, Gers et al. 2000, uses all legal successors)",
+            "targets: the multi-hot code of all legal next symbols (the spec: one-hot of the actual next one)",
+            spec="1, 32", config={"targets": "successors"}),
+    Reading("reber-gate-bias-0.1", ("1",),
+            "Table 10's caption: input-gate biases in [-0.1, 0.1]; Section 5.1's text: all weights in "
+            "[-0.2, 0.2]",
+            "input-gate bias weights drawn uniform in [-0.1, 0.1] (the spec: [-0.2, 0.2] like every weight)",
+            spec="8", trial=_with_init(_in_gate_bias_01), trial_sets="the initial network"),
+    Reading("2a-cell-from-start", ("2a", "2b"),
+            "Section 5.2: sequential network construction adds the cell 'when the error stops decreasing'; "
+            "when, and how it is installed, is not said",
+            "the cell and its input gate are present from the first sequence (no sequential construction)",
+            weights="unchanged (all present from the start)", spec="4, 26", config={"sequential": False}),
+    Reading("2a-g-centred", ("2a", "2b"),
+            "Table 10's caption gives g in [0, 1] for 2a/2b (a caption wrong elsewhere: reading 15); "
+            "Section 5.2 calls every squashing function 'logistic'",
+            "cell input g in [-2, 2] (g2) instead of [0, 1]", spec="26", config={"g": "g2"}),
+    Reading("2c-cells-input-only", ("2c",),
+            "Section 5.2 / Table 3: 'all non-input units' see all hidden units, yet the paper's Exp. 4 text "
+            "treats biases as what induces state drift, so its 2c cells apparently did not drift; here the "
+            "gate activations (~0.5) reach the cells through the hidden->cell weights like a bias",
+            "cells receive the inputs only: the hidden->cell weights are absent",
+            weights="12 fewer than Table 3 (2 cells x 6 hidden sources)", spec="25",
+            trial=_with_init(_cells_see_inputs_only), trial_sets="the initial network"),
+    Reading("2c-recurrent-zero", ("2c",),
+            "Section 5.2: one initial range for all weights; the weight count forces the hidden->cell "
+            "weights, whose start the text does not single out",
+            "hidden->cell weights start at 0 (present and trained; the weight count kept)", spec="25",
+            trial=_with_init(_recurrent_to_cells_zero), trial_sets="the initial network"),
+    Reading("2c-recurrent-small", ("2c",),
+            "Section 5.2: one initial range, [-0.2, 0.2], for all weights, the hidden->hidden ones included "
+            "(the weight count forces them)",
+            "every hidden->hidden weight starts 10x smaller, in [-0.02, 0.02] (count kept)", spec="25",
+            trial=_with_init(_recurrent_small), trial_sets="the initial network"),
+    Reading("2c-small-init", ("2c",),
+            "Section 5.2: weights in [-0.2, 0.2] (the spec); a smaller overall range is the simplest way a "
+            "net without biases starts without drift",
+            "every weight uniform in [-0.02, 0.02]", spec="25", config={"init_range": 0.02}),
+    Reading("2c-in-gate-bias", ("2c",),
+            "Section 4 (internal state drift): 'bias the input gates towards zero' is the paper's own remedy; "
+            "Table 3's nets have no biases",
+            "input-gate biases -1 and -2 (fixed start, trained) on the two blocks",
+            weights="2 more than Table 3", spec="25", config={"in_gate_bias": (-1.0, -2.0)}),
+    Reading("delta-linear", _ALL,
+            "eq. 19: e_k = f'_k(net_k) (d_k - y_k)",
+            "the output error without f'_k (d_k - y_k: the gradient of cross-entropy, not of squared error); "
+            "saturated outputs keep learning",
+            diagnostic=True, spec="33", trial=_delta("linear"), trial_sets="the output error"),
+    Reading("delta-flat-spot", _ALL,
+            "eq. 19: e_k = f'_k(net_k) (d_k - y_k)",
+            "Fahlman's flat-spot fix: (f'_k + 0.1) (d_k - y_k)", diagnostic=True, spec="33",
+            trial=_delta("flat-spot"), trial_sets="the output error"),
+)}
+
+
+def task_of(exp, cfg) -> str:
+    """The task key of a config: the experiment id, or its task/variant within the family."""
+    for attr in ("task", "variant"):
+        v = getattr(cfg, attr, None)
+        if isinstance(v, str):
+            return v
+    return exp.id
+
+
+def applicable(exp, cfg) -> list[Reading]:
+    """The readings that apply to this experiment's config."""
+    t = task_of(exp, cfg)
+    base = getattr(cfg, "method", "LSTM") != "LSTM"
+    return [r for r in READINGS.values() if t in r.tasks and not (base and r.lstm_only)]
+
+
+def resolve(exp, cfg, names) -> tuple:
+    """Check and order ``names`` for this config: known, applicable, not setting the same thing twice.
+    Returns them sorted (the identity of a combination does not depend on the order given)."""
+    names = tuple(sorted(set(names)))
+    t = task_of(exp, cfg)
+    base = getattr(cfg, "method", "LSTM") != "LSTM"
+    seen: dict = {}
+    for n in names:
+        if n not in READINGS:
+            raise ValueError(f"unknown reading {n!r}; `lstm1997 readings` lists them: {', '.join(READINGS)}")
+        r = READINGS[n]
+        if t not in r.tasks:
+            raise ValueError(f"reading {n!r} does not apply to task {t} (it applies to {', '.join(r.tasks)})")
+        if base and r.lstm_only:
+            raise ValueError(f"reading {n!r} is about the LSTM; it does not apply to the {cfg.method} baseline")
+        names_cfg = {f.name for f in fields(cfg)}
+        for k in r.config:
+            if k not in names_cfg:
+                raise ValueError(f"reading {n!r} sets {k!r}, which experiment {exp.id} does not have")
+        for what in list(r.config) + ([r.trial_sets] if r.trial else []):
+            if what in seen:
+                raise ValueError(f"readings {seen[what]!r} and {n!r} both set {what}: choose one")
+            seen[what] = n
+    return names
+
+
+def build_trial(exp, cfg, names=()) -> Trial:
+    """The :class:`Trial` of ``cfg`` under the readings ``names`` (none: the spec's reading, exactly)."""
+    names = resolve(exp, cfg, names)
+    if not names:
+        return exp.make_trial(cfg)
+    over = {}
+    for n in names:
+        for k, v in READINGS[n].config.items():
+            over[k] = v(cfg) if callable(v) else v
+    cfg2 = replace(cfg, **over) if over else cfg
+    tr = exp.make_trial(cfg2)
+    for n in names:
+        if READINGS[n].trial is not None:
+            tr = READINGS[n].trial(tr, cfg2)
+    return tr

@@ -1,0 +1,161 @@
+"""Readings of the paper as named options: each applies where it says, changes what it says, composes,
+and is part of a trial's identity; the spec's reading is exactly the default."""
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm1997.experiments import EXPERIMENTS, TABLES, open_trial, readings_of, trial_args
+from lstm1997.experiments.readings import READINGS, applicable, build_trial, resolve, task_of
+from lstm1997.network import init
+
+TASK_CONFIGS = {  # one config per task key, from the paper's own rows
+    "1": TABLES["1"][1][-1], "2a": TABLES["2"][1][-1], "2b": TABLES["2b"][1][0], "2c": TABLES["3"][1][1],
+    "3a": TABLES["4"][1][0], "3b": TABLES["5"][1][0], "3c": TABLES["6"][1][0], "4": TABLES["7"][1][0],
+    "5": TABLES["8"][1][0], "6a": TABLES["9"][1][0], "6b": TABLES["9"][1][1],
+}
+TABLE_OF = {"1": "1", "2a": "2", "2b": "2b", "2c": "3", "3a": "4", "3b": "5", "3c": "6", "4": "7", "5": "8",
+            "6a": "9", "6b": "9"}
+
+
+def _cfg(task):
+    exp = TABLES[TABLE_OF[task]][0]
+    return exp, exp.config_for(TASK_CONFIGS[task])
+
+
+def _fingerprint(tr):
+    net = (tr.init_net or init)(tr.arch, np.random.default_rng(3))
+    batch = tr.sample(np.random.default_rng(4), 2)
+    return (tr.lr, tr.per_step, tr.delta, tr.arch, net.W_h.tobytes(), net.mask_h.tobytes(),
+            batch.targets.tobytes())
+
+
+def test_every_reading_cites_the_paper_and_says_what_it_changes():
+    assert len(READINGS) >= 13
+    for r in READINGS.values():
+        assert re.search(r"Section|Table|eq\.|Appendix", r.paper), r.name
+        assert r.change and r.weights and r.tasks and r.spec
+        d = r.to_dict()
+        assert d["name"] == r.name and d["sets"], r.name
+    assert {r.name for r in READINGS.values() if r.diagnostic} == {"delta-linear", "delta-flat-spot"}
+
+
+@pytest.mark.parametrize("name", sorted(READINGS))
+def test_each_reading_changes_the_trial_of_every_task_it_applies_to(name):
+    r = READINGS[name]
+    for task in r.tasks:
+        exp, cfg = _cfg(task)
+        assert task_of(exp, cfg) == task
+        assert r in applicable(exp, cfg)
+        spec, read = build_trial(exp, cfg), build_trial(exp, cfg, [name])
+        assert _fingerprint(spec) != _fingerprint(read), (name, task)
+        assert _fingerprint(build_trial(exp, cfg)) == _fingerprint(spec), "the spec's trial is deterministic"
+
+
+def test_readings_change_exactly_what_they_say():
+    exp, cfg = _cfg("2c")
+    base = build_trial(exp, cfg)
+    only_inputs = build_trial(exp, cfg, ["2c-cells-input-only"])
+    net = only_inputs.init_net(only_inputs.arch, np.random.default_rng(0))
+    assert net.n_weights == base.arch.n_weights - 12 == 652
+    zero = build_trial(exp, cfg, ["2c-recurrent-zero"])
+    net = zero.init_net(zero.arch, np.random.default_rng(0))
+    a = net.arch
+    assert net.n_weights == a.n_weights and np.all(net.W_h[a.rows_c, a.n_in:a.n_in + a.n_hidden] == 0)
+    assert build_trial(exp, cfg, ["2c-in-gate-bias"]).arch.n_weights == base.arch.n_weights + 2
+    both = build_trial(exp, cfg, ["error-x2", "delta-linear"])
+    assert both.lr == 2 * base.lr and both.delta == "linear"
+    exp, cfg = _cfg("1")
+    tr = build_trial(exp, cfg, ["reber-successor-targets"])
+    assert (np.nansum(tr.sample(np.random.default_rng(0), 50).targets, axis=1) >= 1).all()
+    assert (tr.sample(np.random.default_rng(0), 50).targets.sum(axis=1) > 1).any()
+    exp, cfg = _cfg("2a")
+    assert build_trial(exp, cfg, ["per-sequence"]).per_step is False
+
+
+def test_conflicting_unknown_and_inapplicable_readings_are_refused():
+    exp, cfg = _cfg("4")
+    with pytest.raises(ValueError, match="both set the output error"):
+        resolve(exp, cfg, ["delta-linear", "delta-flat-spot"])
+    with pytest.raises(ValueError, match="unknown reading"):
+        resolve(exp, cfg, ["no-such-reading"])
+    with pytest.raises(ValueError, match="does not apply to task 4"):
+        resolve(exp, cfg, ["2c-small-init"])
+    exp2, rows = TABLES["2"]
+    rtrl = exp2.config_for(rows[0])
+    assert rtrl.method == "RTRL"
+    with pytest.raises(ValueError, match="RTRL baseline"):
+        resolve(exp2, rtrl, ["delta-linear"])
+    assert resolve(exp2, rtrl, ["error-x2"]) == ("error-x2",)     # the baselines' error scaling too
+    assert resolve(exp, cfg, ["error-x2", "delta-linear"]) == resolve(exp, cfg, ["delta-linear", "error-x2"])
+
+
+def test_readings_are_part_of_a_trials_identity_and_the_spec_is_unchanged():
+    exp, cfg = _cfg("2c")
+    spec = trial_args(exp, cfg)
+    assert set(spec) == {"experiment", "params"} and readings_of(spec) == ()
+    read = trial_args(exp, cfg, ["2c-recurrent-zero", "error-x2"])
+    assert read["readings"] == ["2c-recurrent-zero", "error-x2"] and read["params"] == spec["params"]
+    run = open_trial(read, seed=1)
+    assert run.tr.lr == 2 * cfg.rate
+    a = run.net.arch
+    assert np.all(run.net.W_h[a.rows_c, a.n_in:a.n_in + a.n_hidden] == 0)
+    assert open_trial(spec, seed=1).tr.lr == cfg.rate
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lstm1997", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_the_readings_command_lists_them_with_their_citations():
+    p = _cli("readings", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert {r["name"] for r in d["readings"]} == set(READINGS)
+    p = _cli("readings", "2c", "--json")
+    names = {r["name"] for r in json.loads(p.stdout)["readings"]}
+    assert "2c-cells-input-only" in names and "reber-successor-targets" not in names
+    p = _cli("readings", "adding")
+    assert p.returncode == 0 and "DIAGNOSTIC" in p.stdout and "2c-" not in p.stdout
+    bad = _cli("run", "adding", "--reading", "2c-small-init", "--max-sequences", "10")
+    assert bad.returncode == 2 and "does not apply to task 4" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_run_and_reproduce_keep_readings_apart(tmp_path):
+    out = tmp_path / "r.json"
+    p = _cli("run", "2c", "--q", 50, "--p", 50, "--reading", "2c-cells-input-only", "--max-sequences", 20,
+             "--json", out)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(out.read_text())
+    assert d["readings"] == ["2c-cells-input-only"] and d["weights"] == 352
+    db = tmp_path / "s.sqlite"
+    for extra in ([], ["--reading", "2c-small-init"]):
+        p = _cli("reproduce", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
+                 *extra)
+        assert p.returncode == 0, p.stderr
+        assert "1 trial(s) run now, 0 taken from" in p.stdout, "a reading's trials are not the spec's"
+    assert "reading: 2c-small-init" in p.stdout
+    s = _cli("status", "--db", db)
+    assert "2c q=50 p=50 [2c-small-init]" in s.stdout and s.stdout.count("2c q=50 p=50") == 2, s.stdout
+
+
+def test_the_report_names_each_rows_readings(tmp_path):
+    db = tmp_path / "s.sqlite"
+    for extra in ([], ["--reading", "2c-small-init"]):
+        p = _cli("reproduce", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
+                 *extra)
+        assert p.returncode == 0, p.stderr
+    from lstm1997.report import _row_cells
+    from lstm1997.report.collect import collect
+    from lstm1997.runner import Store
+
+    with Store(db) as store:
+        table3 = next(t for t in collect(store) if t.table == "3")
+    labels = [_row_cells(rd, ())[0] for rd in table3.rows if rd.label == "2c q=50 p=50"]
+    assert sorted(labels) == ["2c q=50 p=50", "2c q=50 p=50 [2c-small-init]"]
