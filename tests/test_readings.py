@@ -159,3 +159,24 @@ def test_the_report_names_each_rows_readings(tmp_path):
         table3 = next(t for t in collect(store) if t.table == "3")
     labels = [_row_cells(rd, ())[0] for rd in table3.rows if rd.label == "2c q=50 p=50"]
     assert sorted(labels) == ["2c q=50 p=50", "2c q=50 p=50 [2c-small-init]"]
+
+
+def test_sensitivity_prints_the_matrix_and_writes_the_cells(tmp_path):
+    db, out = tmp_path / "s.sqlite", tmp_path / "cells.json"
+    p = _cli("sensitivity", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
+             "--readings", "spec,2c-small-init,2c-recurrent-zero+error-x2", "--json", out)
+    assert p.returncode == 0, p.stderr
+    head = next(line for line in p.stdout.splitlines() if line.startswith("row"))
+    assert "spec" in head and "2c-small-init" in head and "2c-recurrent-zero+error-x2" in head
+    assert any(line.startswith("2c q=50 p=50") and line.count("0/1") == 3 for line in p.stdout.splitlines())
+    cells = json.loads(out.read_text())["cells"]
+    assert [c["readings"] for c in cells] == [[], ["2c-small-init"], ["2c-recurrent-zero", "error-x2"]]
+    assert all(c["row"] == "2c q=50 p=50" and c["trials"] == 1 and c["cap"] == 20 and c["weights"] == 364
+               and c["paper_sequences"] == 30_000 for c in cells)
+    again = _cli("sensitivity", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
+                 "--readings", "spec,2c-small-init")
+    assert again.returncode == 0 and "0/1" in again.stdout
+    assert _cli("sensitivity", "all").returncode == 2
+    default = _cli("sensitivity", "1", "--rows", "5", "--trials", 1, "--max-sequences", 10, "--db", db, "--jobs", 1)
+    head = next(line for line in default.stdout.splitlines() if line.startswith("row"))
+    assert "reber-successor-targets" in head and "per-sequence" in head and "delta-linear" not in head

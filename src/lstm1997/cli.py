@@ -615,10 +615,7 @@ def _row_report(exp, row, records: list, quick: bool) -> dict:
             "undecided": quick and not quick_decides(cfg.max_sequences, row.paper.get("sequences"))}
 
 
-def cmd_reproduce(args) -> int:
-    from .runner import Progress, Store, register, run_trials
-
-    plan = _plan(args)
+def _check_run_args(args) -> None:
     if args.jobs is not None and args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
     if not (args.checkpoint_every > 0):
@@ -627,10 +624,13 @@ def cmd_reproduce(args) -> int:
         raise ValueError("--checkpoint-sequences must be at least 1")
     if not (0 < args.scheduler_timeout <= 86400):
         raise ValueError("--scheduler-timeout must be a positive number of seconds, at most 86400 (a day)")
-    quick = args.budget == "quick"
-    db = _db_path(args)
-    _check_out(args.json, "--json", inputs=[db])
-    t0 = time.perf_counter()
+
+
+def _run_plan(args, plan, db):
+    """Register every trial of ``plan`` in the store ``db`` and run those not finished; returns
+    ``(records by id, ids per plan entry, the runner's summary)``."""
+    from .runner import Progress, Store, register, run_trials
+
     with Store(db) as store:
         ids_by_row = [register(store, specs, _row_tag(table, row, cap, specs[0].args.get("readings", ())))
                       if specs else []
@@ -644,6 +644,35 @@ def cmd_reproduce(args) -> int:
                              checkpoint_sequences=args.checkpoint_sequences, progress=prog,
                              scheduler_timeout=args.scheduler_timeout)
         records = {r["id"]: r for r in store.records(ids=ids)}
+    return records, ids_by_row, summary
+
+
+def _end_of_run(summary, records, db) -> int:
+    """The common end of reproduce and sensitivity: trials run elsewhere, errors, interruption."""
+    pending = [i for i in summary.elsewhere if records[i]["status"] != "done"]
+    if pending:
+        print(f"{len(pending)} trial(s) are being run by another process on {db}; their results "
+              "join the table when it ends (run the command again then)")
+    if summary.errors:
+        for i, msg in summary.errors.items():
+            sys.stderr.write(f"lstm1997: trial {records[i]['label']} failed: {msg}\n")
+        return 1
+    if summary.interrupted:
+        sys.stderr.write(f"lstm1997: interrupted: {len(summary.finished)} trial(s) finished in this run are in "
+                         f"{db}; {len(summary.checkpointed)} running trial(s) kept a checkpoint. To resume, run: "
+                         f"{_again()}\n")
+        return 130
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    plan = _plan(args)
+    _check_run_args(args)
+    quick = args.budget == "quick"
+    db = _db_path(args)
+    _check_out(args.json, "--json", inputs=[db])
+    t0 = time.perf_counter()
+    records, ids_by_row, summary = _run_plan(args, plan, db)
     by_table: dict = {}
     for (table, exp, row, cap, _), row_ids in zip(plan, ids_by_row):
         by_table.setdefault(table, (exp, []))[1].append(_row_report(exp, row, [records[i] for i in row_ids], quick))
@@ -662,20 +691,107 @@ def cmd_reproduce(args) -> int:
                                 "version": __version__, "readings": sorted(set(args.reading or ())), "db": db,
                                 "rows": report})
         print(f"wrote {args.json}")
-    pending = [i for i in summary.elsewhere if records[i]["status"] != "done"]
-    if pending:
-        print(f"{len(pending)} trial(s) are being run by another process on {db}; their results "
-              "join the table when it ends (run the command again then)")
-    if summary.errors:
-        for i, msg in summary.errors.items():
-            sys.stderr.write(f"lstm1997: trial {records[i]['label']} failed: {msg}\n")
-        return 1
-    if summary.interrupted:
-        sys.stderr.write(f"lstm1997: interrupted: {n_new} trial(s) finished in this run are in {db}; "
-                         f"{len(summary.checkpointed)} running trial(s) kept a checkpoint. To resume, run: "
-                         f"{_again()}\n")
-        return 130
-    return 0
+    return _end_of_run(summary, records, db)
+
+
+def _reading_sets(text: str | None, plan_rows, diagnostics: bool) -> list[tuple]:
+    """The reading sets of a sensitivity study: ``"spec,a,b+c"`` (comma-separated sets, ``+`` combines,
+    ``spec`` = none); default: the spec's and every reading that applies to every selected row (diagnostics
+    only with ``diagnostics``)."""
+    from .experiments.readings import READINGS, applicable
+
+    if text:
+        sets = []
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            names = () if part == "spec" else tuple(sorted(n.strip() for n in part.split("+") if n.strip()))
+            if names not in sets:
+                sets.append(names)
+        if not sets:
+            raise ValueError("--readings names no reading set")
+        return sets
+    common = None
+    for exp, row in plan_rows:
+        names = {r.name for r in applicable(exp, exp.config_for(row)) if diagnostics or not r.diagnostic}
+        common = names if common is None else common & names
+    return [()] + [(n,) for n in READINGS if n in (common or set())]
+
+
+def cmd_sensitivity(args) -> int:
+    """Run rows of a table under several readings and print the matrix rows x readings beside the paper."""
+    import copy
+
+    from .experiments.readings import build_trial
+
+    _check_run_args(args)
+    if args.table == "all":
+        raise ValueError("sensitivity runs one table at a time (choose 1 ... 9 or 2b)")
+    base = copy.copy(args)
+    base.reading, base.budget = None, "paper"
+    spec_plan = [e for e in _plan(base) if e[4]]
+    if not spec_plan:
+        raise ValueError("no row to run (the selected rows are only cited by the paper)")
+    sets = _reading_sets(args.readings, [(exp, row) for _, exp, row, _, _ in spec_plan], args.diagnostics)
+    plan, where = [], []
+    for names in sets:
+        a = copy.copy(base)
+        a.reading = list(names)
+        for entry in _plan(a):
+            if entry[4]:
+                plan.append(entry)
+                where.append(names)
+    db = _db_path(args)
+    _check_out(args.json, "--json", inputs=[db])
+    records, ids_by_row, summary = _run_plan(args, plan, db)
+    cells, labels = [], []
+    for (table, exp, row, cap, _), names, row_ids in zip(plan, where, ids_by_row):
+        rep = _row_report(exp, row, [records[i] for i in row_ids], False)
+        o = rep["ours"]
+        done = [r for r in (records[i] for i in row_ids) if r["status"] == "done"]
+        cells.append({"table": table, "row": row.label, "readings": list(names), "trials": o["trials"],
+                      "trials_planned": len(row_ids), "cap": cap, "success_rate": o["success_rate"],
+                      "successes": o["successes"], "sequences_mean": o["sequences_mean"],
+                      "sequences_std": o["sequences_std"], "sequences_median": o["sequences_median"],
+                      "paper_sequences": row.paper.get("sequences"), "paper_success_rate": row.paper.get("success_rate"),
+                      "weights": _weights_of(build_trial(exp, exp.config_for(row), names)),
+                      "seconds": sum(r["seconds"] for r in done), "version": __version__})
+        if row.label not in labels:
+            labels.append(row.label)
+    cols = ["spec" if not n else "+".join(n) for n in sets]
+    width = max(14, *(len(c) for c in cols))
+
+    def cell(c) -> str:
+        if c["trials"] == 0:
+            return "not run"
+        txt = f"{c['successes']}/{c['trials']}"
+        if c["sequences_mean"] is not None:
+            txt += f" {c['sequences_mean'] / 1000:,.0f}k±{(c['sequences_std'] or 0) / 1000:,.0f}k"
+        return txt + ("" if c["trials"] == c["trials_planned"] else "*")
+
+    table = spec_plan[0][0]
+    print(f"\nSensitivity of Table {table} to the readings of the paper: successes/trials and mean ± std "
+          f"training sequences until success (k = 1,000); cap {max(c['cap'] for c in cells):,}")
+    print(f"{'row':<18}{'paper':>16}" + "".join(f"{c:>{width + 2}}" for c in cols))
+    for label in labels:
+        mine = {tuple(c["readings"]): c for c in cells if c["row"] == label}
+        paper = next(c for c in cells if c["row"] == label)
+        pr = paper["paper_success_rate"]
+        ps = paper["paper_sequences"]
+        ptxt = (f"{pr:.0%} " if pr is not None else "") + (f"{ps / 1000:,.0f}k" if ps else "-")
+        print(f"{label:<18}{ptxt:>16}" + "".join(f"{cell(mine[n]):>{width + 2}}" for n in sets))
+    if any(c["trials"] != c["trials_planned"] for c in cells):
+        print("(* some trials not finished yet: run the same command again)")
+    for n in {x for names in sets for x in names}:
+        from .experiments.readings import READINGS
+
+        if READINGS[n].diagnostic:
+            print(f"{n} is a DIAGNOSTIC: it contradicts the paper's text and can explain, not reproduce")
+    if args.json:
+        _write_json(args.json, {"version": __version__, "db": db, "cells": cells})
+        print(f"wrote {args.json}")
+    return _end_of_run(summary, records, db)
 
 
 def _again() -> str:
@@ -1060,6 +1176,26 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--checkpoint-sequences", type=int, metavar="N",
                     help="... and also after every N training sequences (default: by time only)")
     rp.set_defaults(func=cmd_reproduce)
+
+    se = sub.add_parser("sensitivity", help="run rows of a table under several readings of the paper and print "
+                        "the matrix rows x readings beside the paper's figures")
+    se.add_argument("table", help="1 ... 9 or 2b")
+    se.add_argument("--rows", help="comma-separated row labels or numbers (default: all)")
+    se.add_argument("--readings", metavar="SETS", help="comma-separated reading sets, '+' combines, 'spec' = "
+                    "the spec's reading (default: spec and every reading that applies to every selected row)")
+    se.add_argument("--diagnostics", action="store_true", help="include the diagnostics in the default sets")
+    se.add_argument("--trials", type=int, default=6, help="trials per row and reading set (default 6)")
+    se.add_argument("--max-sequences", type=int, help="a smaller cap on training sequences per trial")
+    se.add_argument("--json", metavar="PATH", help="also write the cells as JSON")
+    se.add_argument("--db", metavar="PATH", help=f"results store (default $LSTM1997_DB or ./{DEFAULT_DB})")
+    se.add_argument("--jobs", type=int, help="trials in parallel on this machine (default: all cores)")
+    se.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on this Dask scheduler")
+    se.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+                    help="give up connecting to the scheduler after this long (default 10)")
+    se.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                    help="save each running trial's state to the store this often (default 60)")
+    se.add_argument("--checkpoint-sequences", type=int, metavar="N", help="... and after every N sequences")
+    se.set_defaults(func=cmd_sensitivity)
 
     st = sub.add_parser("status", help="summarise a results store: per table row, trials done, success, time")
     st.add_argument("--db", metavar="PATH", help=f"results store (default $LSTM1997_DB or ./{DEFAULT_DB})")
