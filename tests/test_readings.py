@@ -32,7 +32,8 @@ def _fingerprint(tr):
     net = (tr.init_net or init)(tr.arch, np.random.default_rng(3))
     batch = tr.sample(np.random.default_rng(4), 2)
     return (tr.lr, tr.per_step, tr.delta, tr.arch, net.W_h.tobytes(), net.mask_h.tobytes(),
-            batch.targets.tobytes())
+            batch.targets.tobytes(), repr(getattr(tr.on_chunk, "cfg", None)),
+            getattr(tr.on_chunk, "when", None), getattr(tr.on_chunk, "out_zero", None))
 
 
 def test_every_reading_cites_the_paper_and_says_what_it_changes():
@@ -180,3 +181,24 @@ def test_sensitivity_prints_the_matrix_and_writes_the_cells(tmp_path):
     default = _cli("sensitivity", "1", "--rows", "5", "--trials", 1, "--max-sequences", 10, "--db", db, "--jobs", 1)
     head = next(line for line in default.stdout.splitlines() if line.startswith("row"))
     assert "reber-successor-targets" in head and "per-sequence" in head and "delta-linear" not in head
+
+
+def test_the_growth_readings_add_the_cell_as_they_say():
+    exp, cfg = _cfg("2a")
+    cfg = dataclasses.replace(cfg, p=8, plateau_block=4)
+    with pytest.raises(ValueError, match="sequential network construction"):
+        build_trial(exp, cfg, ["2a-cell-from-start", "2a-cell-installed-zero"])
+    for names, expect_zero in (([], False), (["2a-cell-when-predicted", "2a-cell-installed-zero"], True)):
+        tr = build_trial(exp, cfg, names)
+        net = tr.init_net(tr.arch, np.random.default_rng(0))
+        batch = tr.sample(np.random.default_rng(1), 4)
+        perfect = np.where(np.isnan(batch.targets), np.nan, batch.targets)
+        last = batch.offsets[1:] - 1
+        perfect[last] = 0.5                         # only the last steps (which need the cell) are wrong
+        ev = tr.on_chunk(net, {"outputs": perfect, "batch": batch}, np.random.default_rng(2))
+        if names:       # every deterministic step predicted: the cell joins at once, its outgoing weights 0
+            assert ev == "cell added"
+            col = net.arch.n_in
+            assert net.mask_k[:, col].all() and np.all(net.W_k[:, col] == 0) == expect_zero
+        else:           # the spec's rule needs a second block to see a plateau
+            assert ev is None

@@ -125,11 +125,18 @@ def _without_cell(arch: Architecture, rng) -> LSTM:
     return LSTM(arch, net.W_h * mh, net.W_k * mk, mh, mk)
 
 
-class _Plateau:
-    """Adds the cell and its input gate once the block-mean training error stops falling (reading 4)."""
+class Growth:
+    """Sequential network construction: adds the cell and its input gate once the block-mean training error
+    stops falling (reading 4; ``when="plateau"``), or, as the reading ``2a-cell-when-predicted`` has it, once
+    every step but the last of each sequence of a block is predicted within the criterion
+    (``when="predicted"``); the new weights are random like every weight, or the cell's outgoing weights 0
+    (``out_zero``, reading ``2a-cell-installed-zero``)."""
 
-    def __init__(self, cfg: LongLagConfig):
-        self.cfg, self.prev, self.sum, self.n, self.grown = cfg, None, 0.0, 0, False
+    def __init__(self, cfg: LongLagConfig, when: str = "plateau", out_zero: bool = False):
+        if when not in ("plateau", "predicted"):
+            raise ValueError(f"when must be 'plateau' or 'predicted', got {when!r}")
+        self.cfg, self.when, self.out_zero = cfg, when, out_zero
+        self.prev, self.sum, self.n, self.grown = None, 0.0, 0, False
 
     def state_dict(self) -> dict:
         """What the rule has seen so far (for trial checkpoints)."""
@@ -142,15 +149,30 @@ class _Plateau:
         if self.grown:
             return None
         Y, batch = info["outputs"], info["batch"]
-        self.sum += 0.5 * float(np.nansum((batch.targets - Y) ** 2))   # the paper's E, summed over sequences
-        self.n += len(batch)
-        if self.n < self.cfg.plateau_block:
-            return None
-        mean, self.sum, self.n = self.sum / self.n, 0.0, 0
-        stalled = self.prev is not None and mean > self.prev * (1.0 - self.cfg.plateau_rel)
-        self.prev = mean
-        if stalled:
+        if self.when == "predicted":
+            # every step but each sequence's last (the one that needs the cell) within the criterion
+            last = np.zeros(batch.n_steps, dtype=bool)
+            last[batch.offsets[1:] - 1] = True
+            err = np.abs(batch.targets[~last] - Y[~last])
+            bad = float(np.nansum(err >= self.cfg.tol))
+            self.sum += bad
+            self.n += len(batch)
+            if self.n < self.cfg.plateau_block:
+                return None
+            ready, self.sum, self.n = self.sum == 0.0, 0.0, 0
+        else:
+            self.sum += 0.5 * float(np.nansum((batch.targets - Y) ** 2))   # the paper's E, summed over sequences
+            self.n += len(batch)
+            if self.n < self.cfg.plateau_block:
+                return None
+            mean, self.sum, self.n = self.sum / self.n, 0.0, 0
+            ready = self.prev is not None and mean > self.prev * (1.0 - self.cfg.plateau_rel)
+            self.prev = mean
+        if ready:
+            had_k = net.mask_k.copy()
             net.add_connections(net.arch.mask_h(), net.arch.mask_k(), rng)
+            if self.out_zero:
+                net.W_k[net.mask_k & ~had_k] = 0.0
             self.grown = True
             return "cell added"
         return None
@@ -183,7 +205,7 @@ def _trial(cfg: LongLagConfig) -> Trial:
     return Trial(arch=arch, lr=cfg.rate, sample=cfg.sample, tol=tol, errors=errors, per_step=cfg.per_step,
                  stages=[Check(f"ABS({tol:g})", success, every=cfg.every, gate=gate)],
                  max_sequences=cfg.max_sequences, chunk=cfg.chunk or cfg.every,
-                 init_net=_without_cell if grow else None, on_chunk=_Plateau(cfg) if grow else None)
+                 init_net=_without_cell if grow else None, on_chunk=Growth(cfg) if grow else None)
 
 
 _T3 = [(50, 50, 364, 30_000), (100, 100, 664, 31_000), (200, 200, 1264, 33_000), (500, 500, 3064, 38_000),

@@ -97,6 +97,18 @@ def _in_gate_bias_01(net: LSTM, rng) -> LSTM:
     return net
 
 
+def _growth(when: str | None = None, out_zero: bool | None = None) -> Callable:
+    """A trial transform that changes how sequential construction adds the cell (2a/2b)."""
+    def apply(tr: Trial, cfg) -> Trial:
+        g = tr.on_chunk
+        if g is None or not hasattr(g, "when"):
+            raise ValueError("this reading changes sequential network construction, which this trial does not "
+                             "use (2a-cell-from-start removes it)")
+        return replace(tr, on_chunk=type(g)(g.cfg, when=when or g.when,
+                                            out_zero=g.out_zero if out_zero is None else out_zero))
+    return apply
+
+
 def _lr_of(cfg) -> float:
     rate = getattr(cfg, "rate", None)
     return float(rate if rate is not None else cfg.lr)
@@ -131,6 +143,18 @@ READINGS = {r.name: r for r in (
             "when, and how it is installed, is not said",
             "the cell and its input gate are present from the first sequence (no sequential construction)",
             weights="unchanged (all present from the start)", spec="4, 26", config={"sequential": False}),
+    Reading("2a-cell-when-predicted", ("2a", "2b"),
+            "Section 5.2: the cell is added 'when the error stops decreasing'; the error that cannot decrease "
+            "without a cell is the last step's, once the direct net predicts every deterministic transition",
+            "the cell joins after the first block of 1,000 sequences in which every step but the last is "
+            "predicted within the criterion (the spec: when the block-mean error falls by less than 1%)",
+            spec="4, 26", trial=_growth(when="predicted"), trial_sets="when the cell joins"),
+    Reading("2a-cell-installed-zero", ("2a", "2b"),
+            "Section 5.2's sequential construction follows cascade-correlation (Fahlman & Lebiere 1990, cited "
+            "in Section 2), where a unit joins with its outgoing weights at 0; the paper does not say how the "
+            "cell is installed",
+            "the added cell's weights to the outputs start at 0 (its input weights random as in the spec)",
+            spec="26", trial=_growth(out_zero=True), trial_sets="how the cell is installed"),
     Reading("2a-g-centred", ("2a", "2b"),
             "Table 10's caption gives g in [0, 1] for 2a/2b (a caption wrong elsewhere: reading 15); "
             "Section 5.2 calls every squashing function 'logistic'",
