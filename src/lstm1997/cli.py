@@ -280,9 +280,10 @@ def cmd_run(args) -> int:
     if exp.per_trial is not None:
         over = {**exp.per_trial(args.seed), **over}
     cfg = exp.config_for(None, **over)
-    from .experiments.readings import build_trial, resolve
+    from .experiments.readings import build_trial, resolve, weight_count
 
     readings = resolve(exp, cfg, args.reading or ())
+    n_weights = weight_count(exp, cfg, readings)
     _check_out(args.json, "--json")
     arch = cfg.architecture()
     cap = min(getattr(cfg, "max_sequences", 1) or 1, getattr(cfg, "chunk", 1000) or 1000)
@@ -295,7 +296,7 @@ def cmd_run(args) -> int:
     out = sys.stdout
     out.write(f"{exp.title}, {', '.join(f'{k}={v}' for k, v in over.items() if k != 'max_sequences')}"
               f"{'' if over else 'paper defaults'}, seed {args.seed}\n"
-              f"  reading: {_readings_text(readings)}\n  network: {_net_text(trial)}\n"
+              f"  reading: {_readings_text(readings)}\n  network: {_net_text(trial, n_weights)}\n"
               f"  stages: {', '.join(s.name for s in trial.stages)}; cap {trial.max_sequences:,} training sequences\n")
     out.flush()
     prog = _Progress()
@@ -315,7 +316,7 @@ def cmd_run(args) -> int:
         if args.json:
             _write_json(args.json, {
                 "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
-                "readings": list(readings), "seed": args.seed, "weights": _weights_of(trial), "success": False,
+                "readings": list(readings), "seed": args.seed, "weights": n_weights, "success": False,
                 "status": "interrupted",
                 "signal": name, "sequences": run.done, "stage": stage, "seconds": res.seconds,
                 "steps": res.steps, "stages": res.stages, "events": res.events,
@@ -354,7 +355,7 @@ def cmd_run(args) -> int:
     if args.json:
         _write_json(args.json, {
             "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
-            "readings": list(readings), "seed": args.seed, "weights": _weights_of(trial), "success": res.success,
+            "readings": list(readings), "seed": args.seed, "weights": n_weights, "success": res.success,
             "status": res.status,
             "sequences": res.sequences, "quality_at": res.quality_at,
             "test_wrong": res.test.get("wrong"), "test_total": res.test.get("total"),
@@ -377,24 +378,10 @@ def _readings_text(readings) -> str:
                      for n in readings)
 
 
-def _weights_of(trial) -> int:
-    """The weights a trial's network starts with (a reading may make some absent)."""
-    try:
-        import numpy as np
-
-        from .network import init
-
-        net = (trial.init_net or init)(trial.arch, np.random.default_rng(0))
-        return int(net.n_weights)
-    except Exception:   # noqa: BLE001 - a baseline net or anything else: the architecture's count
-        return int(trial.arch.n_weights)
-
-
-def _net_text(trial) -> str:
+def _net_text(trial, weights: int) -> str:
     text = trial.arch.describe()
-    n = _weights_of(trial)
-    if n != trial.arch.n_weights:
-        text += f"; {n} present at the start (a reading removes {trial.arch.n_weights - n})"
+    if weights != trial.arch.n_weights:
+        text += f"; {weights} under this reading ({trial.arch.n_weights - weights} absent)"
     return text
 
 
@@ -723,7 +710,7 @@ def cmd_sensitivity(args) -> int:
     """Run rows of a table under several readings and print the matrix rows x readings beside the paper."""
     import copy
 
-    from .experiments.readings import build_trial
+    from .experiments.readings import weight_count
 
     _check_run_args(args)
     if args.table == "all":
@@ -755,7 +742,7 @@ def cmd_sensitivity(args) -> int:
                       "successes": o["successes"], "sequences_mean": o["sequences_mean"],
                       "sequences_std": o["sequences_std"], "sequences_median": o["sequences_median"],
                       "paper_sequences": row.paper.get("sequences"), "paper_success_rate": row.paper.get("success_rate"),
-                      "weights": _weights_of(build_trial(exp, exp.config_for(row), names)),
+                      "weights": weight_count(exp, exp.config_for(row), names),
                       "seconds": sum(r["seconds"] for r in done), "version": __version__})
         if row.label not in labels:
             labels.append(row.label)

@@ -26,7 +26,7 @@ import numpy as np
 from ..network import LSTM, init
 from .protocol import Trial
 
-__all__ = ["Reading", "READINGS", "task_of", "resolve", "build_trial", "applicable"]
+__all__ = ["Reading", "READINGS", "task_of", "resolve", "build_trial", "applicable", "weight_count"]
 
 
 @dataclass(frozen=True)
@@ -239,16 +239,34 @@ def resolve(exp, cfg, names) -> tuple:
     return names
 
 
+def _configured(cfg, names):
+    over = {}
+    for n in names:
+        for k, v in READINGS[n].config.items():
+            over[k] = v(cfg) if callable(v) else v
+    return replace(cfg, **over) if over else cfg
+
+
+def weight_count(exp, cfg, names=()) -> int:
+    """The paper-style weight count of ``cfg``'s net under the readings: the architecture's count, less the
+    connections a reading removes for good (connections that sequential construction adds later count)."""
+    names = resolve(exp, cfg, names)
+    cfg2 = _configured(cfg, names)
+    base, tr = exp.make_trial(cfg2), build_trial(exp, cfg, names)
+    if getattr(cfg2, "method", "LSTM") != "LSTM":
+        return int(tr.arch.n_weights)
+
+    def present(t) -> int:
+        return int((t.init_net or init)(t.arch, np.random.default_rng(0)).n_weights)
+    return int(tr.arch.n_weights - (present(base) - present(tr)))
+
+
 def build_trial(exp, cfg, names=()) -> Trial:
     """The :class:`Trial` of ``cfg`` under the readings ``names`` (none: the spec's reading, exactly)."""
     names = resolve(exp, cfg, names)
     if not names:
         return exp.make_trial(cfg)
-    over = {}
-    for n in names:
-        for k, v in READINGS[n].config.items():
-            over[k] = v(cfg) if callable(v) else v
-    cfg2 = replace(cfg, **over) if over else cfg
+    cfg2 = _configured(cfg, names)
     tr = exp.make_trial(cfg2)
     for n in names:
         if READINGS[n].trial is not None:
