@@ -91,7 +91,7 @@ def _short() -> list:
     tiny = ["--max-sequences", "10"]
     c = []
     # -- argparse level, every command
-    for cmd in ("run", "reproduce", "list", "status", "report", "guess", "fit", "predict"):
+    for cmd in ("run", "reproduce", "list", "status", "report", "guess", "fit", "predict", "readings", "sensitivity"):
         c += [[cmd, "--help"], [cmd, "--no-such-option"]]
     c += [[], ["--version"], ["nosuch"], ["--help"]]
     # -- run: bad values
@@ -103,6 +103,19 @@ def _short() -> list:
           ["run", "1", "--cells", "-1"], ["run", "adding", "--method", "RTRL"], ["run", "2c", "--method", "BPTT"],
           ["run", "3a", "--N", "0"], ["run", "3a", "--N", "200", "--T", "100"], ["run", "adding", "--seed", "-1"],
           ["run", "6a", "--T", "0"], ["run", "", *tiny]]
+    # -- readings and the sensitivity study
+    c += [["readings"], ["readings", "2c", "--json"], ["readings", "nosuch"], ["readings", ""],
+          ["run", "adding", "--reading", "nosuch", *tiny], ["run", "adding", "--reading", "2c-small-init", *tiny],
+          ["run", "adding", "--reading", "delta-linear", "--reading", "delta-flat-spot", *tiny],
+          ["run", "2a", "--method", "RTRL", "--p", "4", "--reading", "delta-linear", *tiny],
+          ["run", "2a", "--p", "10", "--reading", "2a-cell-from-start", "--reading", "2a-cell-installed-zero", *tiny],
+          ["reproduce", "7", "--rows", "1", "--reading", "2c-small-init", "--trials", "1", *tiny],
+          ["sensitivity", "all"], ["sensitivity", "3", "--readings", ","], ["sensitivity", "3", "--readings", "nosuch"],
+          ["sensitivity", "1", "--rows", "1"], ["sensitivity", "3", "--trials", "0"], ["sensitivity", "x"],
+          ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--db", "{W}/sens.sqlite",
+           "--readings", "spec,2c-small-init", "--json", O + "/s.json"],
+          ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--db", "{W}/empty"],
+          ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--json", "{W}"]]
     # -- run: absurd sizes (refused before allocating)
     c += [["run", "1", "--cells", HUGE], ["run", "1", "--blocks", HUGE], ["run", "adding", "--T", ABSURD, *tiny],
           ["run", "2a", "--p", HUGE, *tiny], ["run", "2a", "--method", "RTRL", "--p", "100000", *tiny],
