@@ -560,7 +560,8 @@ def _plan(args):
                 try:
                     targs = trial_args(exp, cfg, args.reading or ())
                 except ValueError as e:
-                    raise ValueError(f"table {table}, row {row.label}: {e} (choose rows with --rows)") from None
+                    hint = " (choose rows with --rows)" if "does not apply" in str(e) else ""
+                    raise ValueError(f"table {table}, row {row.label}: {e}{hint}") from None
                 specs.append(TrialSpec(OPEN_TRIAL, targs, k, __version__,
                                        f"{table} {row.label}{_readings_suffix(targs)} #{k + 1}"))
             plan.append((str(table), exp, row, cap, specs))
