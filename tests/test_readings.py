@@ -33,7 +33,8 @@ def _fingerprint(tr):
     batch = tr.sample(np.random.default_rng(4), 2)
     return (tr.lr, tr.per_step, tr.delta, tr.arch, net.W_h.tobytes(), net.mask_h.tobytes(),
             batch.targets.tobytes(), repr(getattr(tr.on_chunk, "cfg", None)),
-            getattr(tr.on_chunk, "when", None), getattr(tr.on_chunk, "out_zero", None))
+            getattr(tr.on_chunk, "when", None), getattr(tr.on_chunk, "out_zero", None),
+            [(st.name, getattr(st, "count_from", None)) for st in tr.stages])
 
 
 def test_every_reading_cites_the_paper_and_says_what_it_changes():
@@ -44,6 +45,7 @@ def test_every_reading_cites_the_paper_and_says_what_it_changes():
         d = r.to_dict()
         assert d["name"] == r.name and d["sets"], r.name
     assert {r.name for r in READINGS.values() if r.diagnostic} == {"delta-linear", "delta-flat-spot"}
+    assert len(READINGS) >= 17
 
 
 @pytest.mark.parametrize("name", sorted(READINGS))
@@ -202,3 +204,17 @@ def test_the_growth_readings_add_the_cell_as_they_say():
             assert net.mask_k[:, col].all() and np.all(net.W_k[:, col] == 0) == expect_zero
         else:           # the spec's rule needs a second block to see a plateau
             assert ev is None
+
+
+def test_live_stream_success_counts_the_training_stream_from_the_windows_start_or_end():
+    """#28/#27: 2a p=4 solves; judged on the live stream, the window's end is 10,000 sequences after its start."""
+    from lstm1997.experiments.protocol import run_trial
+
+    exp, cfg = _cfg("2a")
+    cfg = dataclasses.replace(cfg, p=4, max_sequences=60_000)
+    end = run_trial(build_trial(exp, cfg, ["live-stream-success"]), 0)
+    start = run_trial(build_trial(exp, cfg, ["live-window-start"]), 0)
+    assert end.success and start.success
+    assert start.sequences == end.sequences - 10_000 and start.steps == end.steps
+    with pytest.raises(ValueError, match="both set the success criterion"):
+        build_trial(exp, cfg, ["live-stream-success", "live-window-start"])

@@ -53,6 +53,7 @@ class Window:
     max_wrong: int = 0
     beta: float | None = None
     name: str = "window"
+    count_from: str = "end"      # "start": success is reported at the window's first sequence (reading #27)
 
     def __post_init__(self) -> None:
         self._abs = np.empty(0)      # per sequence: mean |error| over outputs

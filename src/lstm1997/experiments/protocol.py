@@ -199,6 +199,8 @@ class TrialRun:
         return self.done >= self.tr.max_sequences or not self.pending or self.res.status == "diverged"
 
     def _held(self, stage, at: int) -> None:
+        if getattr(stage, "count_from", "end") == "start":    # a window reported at its first sequence
+            at -= stage.window
         fig = {"sequences": at}
         if stage.name in self.tr.stage_tests and self.tr.final_test is not None:
             fig.update(self.tr.final_test(self.net, self.rngs["test"]))
@@ -270,6 +272,8 @@ class TrialRun:
         if not self.pending and res.status != "diverged":
             res.status, res.success = "solved", True
         res.sequences = self.done
+        if res.success and tr.stages and getattr(tr.stages[-1], "count_from", "end") == "start":
+            res.sequences = res.stages[tr.stages[-1].name]["sequences"]
         if res.status != "diverged" and tr.final_test is not None:
             last = tr.stages[-1].name if tr.stages else None
             res.test = res.stages.get(last, {}) if last in tr.stage_tests and res.success else {}
