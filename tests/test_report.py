@@ -157,6 +157,17 @@ def _fake_rows(table, curves=True):
     return out
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures kept open by ``_figures_of`` are closed after each test (more than 20 open at once is a
+    matplotlib warning, an error under the suite's filterwarnings)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 def _figures_of(monkeypatch, fn, rows):
     from lstm1997.report import figures as F
 

@@ -283,7 +283,6 @@ def cmd_run(args) -> int:
     from .experiments.readings import build_trial, resolve, weight_count
 
     readings = resolve(exp, cfg, args.reading or ())
-    n_weights = weight_count(exp, cfg, readings)
     _check_out(args.json, "--json")
     arch = cfg.architecture()
     cap = min(getattr(cfg, "max_sequences", 1) or 1, getattr(cfg, "chunk", 1000) or 1000)
@@ -293,6 +292,7 @@ def cmd_run(args) -> int:
                   f"this trial ({arch.n_in} input(s), {arch.n_out} output(s), sequences of mean length "
                   f"{cfg.mean_length:,.0f})", "choose smaller sizes (--blocks, --cells, --T, --p, --q)")
     trial = build_trial(exp, cfg, readings)
+    n_weights = weight_count(exp, cfg, readings)
     out = sys.stdout
     out.write(f"{exp.title}, {', '.join(f'{k}={v}' for k, v in over.items() if k != 'max_sequences')}"
               f"{'' if over else 'paper defaults'}, seed {args.seed}\n"
