@@ -125,7 +125,7 @@ def test_the_readings_command_lists_them_with_their_citations():
     names = {r["name"] for r in json.loads(p.stdout)["readings"]}
     assert "2c-cells-input-only" in names and "reber-successor-targets" not in names
     p = _cli("readings", "adding")
-    assert p.returncode == 0 and "DIAGNOSTIC" in p.stdout and "2c-" not in p.stdout
+    assert p.returncode == 0 and "DIAGNOSTIC" in p.stdout and "\n2c-" not in p.stdout
     bad = _cli("run", "adding", "--reading", "2c-small-init", "--max-sequences", "10")
     assert bad.returncode == 2 and "does not apply to task 4" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -10,6 +10,7 @@ Public API (everything a user needs is importable from here):
 """
 
 from .batch import Batch as Batch
+from .estimator import LSTMRegressor as LSTMRegressor
 from .learners import BPTT as BPTT
 from .learners import DivergenceError as DivergenceError
 from .learners import bptt_gradient as bptt_gradient

@@ -178,6 +178,14 @@ READINGS = {r.name: r for r in (
             "cells receive the inputs only: the hidden->cell weights are absent",
             weights="12 fewer than Table 3 (2 cells x 6 hidden sources)", spec="25",
             trial=_with_init(_cells_see_inputs_only), trial_sets="the initial network"),
+    Reading("cells-input-only", ("1", "3a", "3b", "3c", "4", "5", "6a", "6b"),
+            "Section 4 / Section 5's topologies: cells, like gates, see all hidden units (connectivity F); the "
+            "change that reproduces Table 3's trend (2c-cells-input-only) is tried on every experiment whose "
+            "cells see every gate, since a reading the paper's own code used would hold everywhere",
+            "cells receive the inputs (and their bias) only: no hidden->cell weights (the same change as "
+            "2c-cells-input-only, which keeps its first name)",
+            weights="fewer: cells x hidden units (e.g. Exp. 4: 32 of 93; 6a: 32 of 156; Reber 4x1: 48 of 264)",
+            spec="25", trial=_with_init(_cells_see_inputs_only), trial_sets="the initial network"),
     Reading("2c-recurrent-zero", ("2c",),
             "Section 5.2: one initial range for all weights; the weight count forces the hidden->cell "
             "weights, whose start the text does not single out",
