@@ -97,5 +97,5 @@ MULTIPLICATION = Experiment(
                                          "sequences": 482_000, "success_rate": 1.0}, stage="n_seq=140"),
           Row("n_seq=13", {"T": 100}, {"weights": 93, "test_wrong": 14, "test_mse": 0.0139,
                                         "sequences": 1_273_000, "success_rate": 1.0}, stage="n_seq=13")),
-    notes="one run per trial, tested at both n_seq levels (spec §6); the paper's 'MSE' column looks like "
-          "a mean absolute error (reading 6): we report both")
+    notes="one run per trial, tested at both n_seq levels (docs/decisions.md); the paper's 'MSE' column looks like "
+          "a mean absolute error (docs/decisions.md): we report both")

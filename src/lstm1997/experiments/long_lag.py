@@ -212,7 +212,7 @@ _T3 = [(50, 50, 364, 30_000), (100, 100, 664, 31_000), (200, 200, 1264, 33_000),
        (1000, 1000, 6064, 49_000), (1000, 500, 3064, 49_000), (1000, 200, 1264, 75_000),
        (1000, 100, 664, 135_000), (1000, 50, 364, 203_000)]
 
-_CH = ("the neural sequence chunker (Schmidhuber 1992b) is underspecified in the paper (decision D31): "
+_CH = ("the neural sequence chunker (Schmidhuber 1992b) is underspecified in the paper (docs/decisions.md, D32): "
        "the paper's figure, not re-run")
 
 LONG_LAG = Experiment(
@@ -237,7 +237,7 @@ LONG_LAG = Experiment(
               {"weights": 10504, "success_rate": 1.0, "sequences": 5_680}),
           *(Row(f"2c q={q} p={p}", {"task": "2c", "q": q, "p": p},
                 {"weights": w, "success_rate": 1.0, "sequences": seqs}, trials=20) for q, p, w, seqs in _T3)),
-    notes="RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (D31); "
+    notes="RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (docs/decisions.md, D31); "
           "2c's 100% success is implied, not stated",
-    table_notes=(("2", "RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (D31)"),
+    table_notes=(("2", "RTRL/BPTT p=10 and p=100: the paper tried learning rates 1.0-10.0, we run 1.0 (docs/decisions.md, D31)"),
                  ("3", "2c's 100% success is implied, not stated")))

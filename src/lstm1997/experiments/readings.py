@@ -168,7 +168,7 @@ READINGS = {r.name: r for r in (
             "the added cell's weights to the outputs start at 0 (its input weights random as in the spec)",
             spec="26", trial=_growth(out_zero=True), trial_sets="how the cell is installed"),
     Reading("2a-g-centred", ("2a", "2b"),
-            "Table 10's caption gives g in [0, 1] for 2a/2b (a caption wrong elsewhere: reading 15); "
+            "Table 10's caption gives g in [0, 1] for 2a/2b (a caption wrong elsewhere: docs/decisions.md); "
             "Section 5.2 calls every squashing function 'logistic'",
             "cell input g in [-2, 2] (g2) instead of [0, 1]", spec="26", config={"g": "g2"}),
     Reading("2c-cells-input-only", ("2c",),

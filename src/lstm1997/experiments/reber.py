@@ -102,4 +102,4 @@ REBER = Experiment(
                 {"weights": w, "success_rate": rate, "sequences": seqs}) for C, S, lr, w, rate, seqs in _T1)),
     per_trial=lambda k: {"dataset": (k // 10) % 3},
     notes="3 training/test set pairs x 10 initialisations; 'success after' is the mean over successful trials "
-          "(reading 10); the literature rows (RTRL, ELM, RCC) are the paper's cited figures, not re-run")
+          "(docs/decisions.md); the literature rows (RTRL, ELM, RCC) are the paper's cited figures, not re-run")
