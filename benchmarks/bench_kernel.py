@@ -42,6 +42,20 @@ NETS = [
 ]
 
 
+def print_columns(head: list, lines: list) -> None:
+    """A plain-text table: the first column left-aligned, the others right-aligned, a rule under the head."""
+    widths = [max(len(h), *(len(ln[i]) for ln in lines)) for i, h in enumerate(head)]
+    sep = "  "
+
+    def row(cells):
+        return sep.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    print(row(head))
+    print(sep.join("-" * w for w in widths))
+    for ln in lines:
+        print(row(ln))
+
+
 # ---- data ---------------------------------------------------------------------------------
 
 def make_batch(arch: Architecture, kind: str, n_seq: int, seq_len: int, rng: np.random.Generator) -> Batch:
@@ -209,16 +223,7 @@ def print_table(rows, torch_note):
             else:
                 line += [fmt(tr["us_per_step"], ".1f"), fmt(tr["us_per_step"] / nb, ".0f") + "x"]
         lines.append(line)
-    widths = [max(len(h), *(len(ln[i]) for ln in lines)) for i, h in enumerate(head)]
-    sep = "  "
-
-    def row(cells):
-        return sep.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(row(head))
-    print(sep.join("-" * w for w in widths))
-    for ln in lines:
-        print(row(ln))
+    print_columns(head, lines)
     if torch_note:
         print(f"torch columns: {torch_note}")
 

@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_kernel import LR, NETS, SEQ_LEN, import_torch, machine_info  # noqa: E402
+from bench_kernel import LR, NETS, SEQ_LEN, import_torch, machine_info, print_columns  # noqa: E402
 
 from lstm1997 import Batch, DivergenceError, TruncatedRTRL, init  # noqa: E402
 from lstm1997.learners.lanes import update_lanes  # noqa: E402
@@ -173,16 +173,7 @@ def print_table(rows):
                fmt(r["torch_f32_ratio"], ".1f") + ("x" if r["torch_f32_ratio"] is not None else ""),
                fmt(r["lanes16_over_torch"], ".1f") + ("x" if r["lanes16_over_torch"] is not None else "")]
         lines.append(ln)
-    widths = [max(len(h), *(len(ln[i]) for ln in lines)) for i, h in enumerate(head)]
-    sep = "  "
-
-    def row(cells):
-        return sep.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    print(row(head))
-    print(sep.join("-" * w for w in widths))
-    for ln in lines:
-        print(row(ln))
+    print_columns(head, lines)
 
 
 def main(argv=None) -> dict:

@@ -87,3 +87,15 @@ def logistic_into(x, y, fp, lo, hi):
         v = sigmoid(x[i])
         y[i] = v
         fp[i] = v * (1.0 - v)
+
+
+@njit(**JIT)
+def layout(C, S, H, n_in, has_og, see_in):
+    """Sizes and offsets of the weight layout (``network.py``): ``(n_cells, n_og, n_hid, n_src, off_c,
+    off_hid, oc0)`` = cells, output gates, hidden units (rows of W_h), sources (columns of W_h), the first
+    cell row, the first conventional hidden row, and the first cell column of W_k."""
+    n_cells = C * S
+    n_og = C if has_og else 0
+    n_hid = C + n_og + n_cells + H
+    off_c = C + n_og
+    return n_cells, n_og, n_hid, n_in + n_hid + 1, off_c, off_c + n_cells, n_in if see_in else 0

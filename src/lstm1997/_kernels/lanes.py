@@ -26,7 +26,7 @@ outputs).
 import numpy as np
 
 from ._jit import JIT, JIT_NOALIAS, njit
-from ._math import logistic_rows
+from ._math import layout, logistic_rows
 
 
 @njit(**JIT)
@@ -127,9 +127,7 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     bad : ``(L,)`` output: per lane the index (within its own sequences) of the first sequence after which a weight was NaN or inf (the lane stopped there), or -1.
     """
     L = lr.shape[0]
-    n_cells = C * S
-    n_hid = C + (C if has_og else 0) + n_cells + H
-    n_src = n_in + n_hid + 1
+    n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
     K = WT_k.shape[1]
     n_osrc = WT_k.shape[0]
     acc = not per_step
@@ -177,15 +175,9 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
     """The time loop of :func:`run_lstm_lanes`, every array an argument and a distinct array: compiled with
     ``noalias``, so that LLVM vectorises the short lane loops without run-time overlap checks."""
     L = lr.shape[0]
-    n_cells = C * S
-    n_og = C if has_og else 0
-    n_hid = C + n_og + n_cells + H
-    n_src = n_in + n_hid + 1
-    off_c = C + n_og
-    off_hid = off_c + n_cells
+    n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
     K = WT_k.shape[1]
     n_osrc = WT_k.shape[0]
-    oc0 = n_in if see_in else 0
     acc = not per_step
     if acc:
         U_h = dWT_h

@@ -11,7 +11,7 @@ the time-step loop.
 import numpy as np
 
 from ._jit import JIT, JIT_NOALIAS, njit
-from ._math import logistic_into
+from ._math import layout, logistic_into
 
 
 @njit(**JIT)
@@ -37,15 +37,9 @@ def run_lstm(W_h, W_k, M_h, M_k,
     Returns the index of the first sequence after which a weight is NaN or inf, or -1 (training
     stops there; the weights are left as they were at that point).
     """
-    n_cells = C * S
-    n_og = C if has_og else 0
-    n_hid = C + n_og + n_cells + H
-    n_src = n_in + n_hid + 1
-    off_c = C + n_og
-    off_hid = off_c + n_cells
+    n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
     K = W_k.shape[0]
     n_osrc = W_k.shape[1]
-    oc0 = n_in if see_in else 0
 
     z = np.zeros(n_src)            # [x(t), y_hidden(t-1), 1]
     zo = np.zeros(n_osrc)          # [x(t) if seen, y_c(t), y_hid(t), 1]
@@ -90,15 +84,9 @@ def _run(C, S, H, n_in, has_og, see_in, g_kind, h_kind, X, sym, use_sym, D, offs
     """The sequence loop of :func:`run_lstm`, every array an argument and a distinct array: compiled with
     ``noalias`` (see ``_jit.py``), so that LLVM vectorises the loops over units without run-time overlap
     checks. Returns ``bad`` as :func:`run_lstm` does."""
-    n_cells = C * S
-    n_og = C if has_og else 0
-    n_hid = C + n_og + n_cells + H
-    n_src = n_in + n_hid + 1
-    off_c = C + n_og
-    off_hid = off_c + n_cells
+    n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
     K = WT_k.shape[1]
     n_osrc = WT_k.shape[0]
-    oc0 = n_in if see_in else 0
 
     acc = not per_step
     bad = -1
