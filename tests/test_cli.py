@@ -568,3 +568,17 @@ def test_the_quick_budget_solves_the_easy_rows_and_marks_the_undecided(tmp_path)
     cfg = exp.config_for(big)
     cap = quick_cap(cfg.architecture(), cfg.mean_length, big.paper.get("sequences"))
     assert not quick_decides(cap, big.paper.get("sequences"))
+
+
+def test_a_quick_row_that_solved_is_not_undecided():
+    from lstm1997.cli import _row_report
+    from lstm1997.experiments import TABLES, TrialResult, trial_args
+
+    exp, rows = TABLES["6"]
+    row = rows[0]
+    cfg = exp.config_for(row, max_sequences=100)           # far below 1.5x the paper's 269,650
+    res = TrialResult(True, "solved", 90, 1.0, 9000, test={"wrong": 0, "total": 10, "mae": 0.01, "mse": 0.0})
+    rec = {"status": "done", "result": res.to_dict(), "args": trial_args(exp, cfg)}
+    assert _row_report(exp, row, [rec], True)["undecided"] is False
+    unsolved = dict(rec, result=TrialResult(False, "cap", 100, 1.0, 9000, test=res.test).to_dict())
+    assert _row_report(exp, row, [unsolved], True)["undecided"] is True
