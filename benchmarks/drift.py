@@ -65,8 +65,8 @@ def trained(db: str, table: str, seqs: int = 10) -> None:
                 n += 1
             if ends:
                 e = np.concatenate(ends)
-                print(f"{t['row']:18s} {','.join(t.get('readings', [])) or 'spec':22s} trained ({n} nets, "
-                      f"{'solved or not'}): median |s_c| at the end {np.median(e):6.2f} (max {e.max():.1f})")
+                print(f"{t['row']:18s} {','.join(t.get('readings', [])) or 'spec':22s} trained ({n} final nets, "
+                      f"solved or not): median |s_c| at the end {np.median(e):6.2f} (max {e.max():.1f})")
 
 
 def main() -> None:
