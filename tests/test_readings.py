@@ -175,7 +175,7 @@ def test_sensitivity_prints_the_matrix_and_writes_the_cells(tmp_path):
     cells = json.loads(out.read_text())["cells"]
     assert [c["readings"] for c in cells] == [[], ["2c-small-init"], ["2c-recurrent-zero", "error-x2"]]
     assert all(c["row"] == "2c q=50 p=50" and c["trials"] == 1 and c["cap"] == 20 and c["weights"] == 364
-               and c["paper_sequences"] == 30_000 for c in cells)
+               and c["paper_sequences"] == 30_000 and c["within_plausible_range"] is False for c in cells)
     again = _cli("sensitivity", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
                  "--readings", "spec,2c-small-init")
     assert again.returncode == 0 and "0/1" in again.stdout

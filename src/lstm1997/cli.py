@@ -746,7 +746,8 @@ def cmd_sensitivity(args) -> int:
                       "sequences_std": o["sequences_std"], "sequences_median": o["sequences_median"],
                       "paper_sequences": row.paper.get("sequences"), "paper_success_rate": row.paper.get("success_rate"),
                       "weights": weight_count(exp, exp.config_for(row), names),
-                      "seconds": sum(r["seconds"] for r in done), "version": __version__})
+                      "seconds": sum(r["seconds"] for r in done), "version": __version__,
+                      "within_plausible_range": bool(o["trials"]) and _plausible(row.paper, o)})
         if row.label not in labels:
             labels.append(row.label)
     cols = ["spec" if not n else "+".join(n) for n in sets]
@@ -758,7 +759,8 @@ def cmd_sensitivity(args) -> int:
         txt = f"{c['successes']}/{c['trials']}"
         if c["sequences_mean"] is not None:
             txt += f" {c['sequences_mean'] / 1000:,.0f}k±{(c['sequences_std'] or 0) / 1000:,.0f}k"
-        return txt + ("" if c["trials"] == c["trials_planned"] else "*")
+        txt += "" if c["trials"] == c["trials_planned"] else "*"
+        return txt + (" ✓" if c["within_plausible_range"] else "")
 
     table = spec_plan[0][0]
     print(f"\nSensitivity of Table {table} to the readings of the paper: successes/trials and mean ± std "
@@ -771,6 +773,8 @@ def cmd_sensitivity(args) -> int:
         ps = paper["paper_sequences"]
         ptxt = (f"{pr:.0%} " if pr is not None else "") + (f"{ps / 1000:,.0f}k" if ps else "-")
         print(f"{label:<18}{ptxt:>16}" + "".join(f"{cell(mine[n]):>{width + 2}}" for n in sets))
+    print("✓: within the plausible range of the paper's figures (success rate at most 25 points lower, mean "
+          "sequences within 1/3-3x), as reproduce judges a row")
     if any(c["trials"] != c["trials_planned"] for c in cells):
         print("(* some trials not finished yet: run the same command again)")
     for n in {x for names in sets for x in names}:
