@@ -122,8 +122,9 @@ def final_network(store, rows: list) -> FinalNetwork | None:
                 net = load_model(io.BytesIO(rec["artifact"]))
             except ValueError:
                 continue
-            return FinalNetwork(net, config_from_args(rec["args"])[1], f"{rd.label}, seed {rec['seed']}", figs,
-                                rd.cap)
+            reading = f" [{', '.join(rd.readings)}]" if rd.readings else ""
+            return FinalNetwork(net, config_from_args(rec["args"])[1], f"{rd.label}{reading}, seed {rec['seed']}",
+                                figs, rd.cap)
     return None
 
 
