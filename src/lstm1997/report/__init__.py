@@ -63,8 +63,7 @@ def _row_cells(rd: RowData, columns) -> list[str]:
            f"{_fmt(o['sequences_min'])}–{_fmt(o['sequences_max'])})" if o["successes"] else "none solved")
     n = f"{o['trials']}" + (f"/{rd.planned}" if rd.planned != o["trials"] else "") + f" (paper {rd.paper_trials})"
     extra = [f"{_fmt(p.get(c.key), c.fmt)} → {_fmt(c.ours(o), c.fmt)}" for c in columns]
-    label = rd.label + (f" [{', '.join(rd.readings)}]" if rd.readings else "")
-    return [label, weights, f"{rd.cap:,} · v{rd.version}", n, success,
+    return [rd.name, weights, f"{rd.cap:,} · v{rd.version}", n, success,
             _fmt(o["success_rate"], "{:.0%}"), sequences, seq, f"{o['successes']}/{o['trials']}",
             _duration(rd.seconds)] + extra
 

@@ -29,6 +29,11 @@ class RowData:
     version: str | None = None
     tag: str | None = None
     readings: tuple = ()                 # the readings the trials ran under (empty: the spec's)
+
+    @property
+    def name(self) -> str:
+        """The row's label, with its readings where they are not the spec's."""
+        return self.label + (f" [{', '.join(self.readings)}]" if self.readings else "")
     planned: int = 0                     # trials registered for the row in the store
     trials: list = field(default_factory=list)     # trial_figures of finished trials (seed order)
     curves: list = field(default_factory=list)     # per finished trial: [(sequences, mae, mse, wrong), ...]
@@ -122,8 +127,7 @@ def final_network(store, rows: list) -> FinalNetwork | None:
                 net = load_model(io.BytesIO(rec["artifact"]))
             except ValueError:
                 continue
-            reading = f" [{', '.join(rd.readings)}]" if rd.readings else ""
-            return FinalNetwork(net, config_from_args(rec["args"])[1], f"{rd.label}{reading}, seed {rec['seed']}",
+            return FinalNetwork(net, config_from_args(rec["args"])[1], f"{rd.name}, seed {rec['seed']}",
                                 figs, rd.cap)
     return None
 

@@ -96,7 +96,7 @@ def learning_curves(rows: list) -> bytes:
             xs.append(rd.paper["sequences"])
             ax.axvline(rd.paper["sequences"], color="tab:red", ls="--", lw=1, label="paper mean")
             ax.legend(fontsize=7, loc="upper right")
-        ax.set_title(f"{rd.label} (cap {rd.cap:,})" if rd.cap else rd.label, fontsize=9)
+        ax.set_title(f"{rd.name} (cap {rd.cap:,})" if rd.cap else rd.name, fontsize=9)
         ax.set_xlabel("training sequences", fontsize=8)
         ax.set_ylabel("MAE, last 2000", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -119,7 +119,7 @@ def sequence_distribution(rows: list) -> bytes:
     for y, rd in enumerate(rows):
         seqs = [f["sequences"] for f in rd.trials if f["success"]]
         fails = len(rd.trials) - len(seqs)
-        labels.append(f"{rd.label}  ({len(seqs)}/{len(rd.trials)} solved)" + (f", {fails} at cap" if fails else ""))
+        labels.append(f"{rd.name}  ({len(seqs)}/{len(rd.trials)} solved)" + (f", {fails} at cap" if fails else ""))
         if seqs:
             xs += seqs
             ax.scatter(seqs, y + rng.uniform(-0.15, 0.15, len(seqs)), s=14, color="tab:blue", alpha=0.75,
