@@ -27,6 +27,16 @@ def _cell(c: dict) -> str:
     return txt + ("" if c["trials"] == c["trials_planned"] else f" (of {c['trials_planned']})")
 
 
+def _row_order(table: str) -> dict:
+    """Row label -> its position in the paper's table (rows this version does not know go last)."""
+    try:
+        from lstm1997.experiments import TABLES
+
+        return {r.label: i for i, r in enumerate(TABLES[table][1])}
+    except (ImportError, KeyError):
+        return {}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+")
@@ -50,7 +60,8 @@ def main(argv=None) -> None:
               "std sequences until success)\n")
         print("| row | paper | " + " | ".join(f"`{n}`" for n in names) + " |")
         print("|---|---|" + "---|" * len(names))
-        for row in dict.fromkeys(c["row"] for c in mine):
+        order = _row_order(table)
+        for row in sorted(dict.fromkeys(c["row"] for c in mine), key=lambda r: order.get(r, len(order))):
             by = {tuple(c["readings"]): c for c in mine if c["row"] == row}
             first = next(iter(by.values()))
             pr, ps = first.get("paper_success_rate"), first.get("paper_sequences")
