@@ -2,7 +2,7 @@
 
     python benchmarks/render_readings.py t1.json t3.json ... --out docs/results/readings.json
 
-Writes ``{"cells": [...]}`` (one entry per (row, readings) cell run, the row labels as `reproduce --rows`
+Writes ``{"cells": [...]}`` (one entry per (row, readings) cell with a finished trial, the row labels as `reproduce --rows`
 accepts them; a later file's cell replaces an earlier one with the same table, row, readings, cap and trial
 count) and prints, per table, the matrix rows x reading sets: successes/trials and mean ± std sequences
 until success (k = 1,000), beside the paper's figure.
@@ -46,7 +46,8 @@ def main(argv=None) -> None:
     for path in args.files:
         with open(path) as f:
             for c in json.load(f)["cells"]:
-                cells[_key(c)] = c
+                if c["trials"]:              # a cell of an interrupted command with no finished trial: not run
+                    cells[_key(c)] = c
     merged = list(cells.values())
     if args.out:
         with open(args.out, "w") as f:
