@@ -115,7 +115,11 @@ def _short() -> list:
           ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--db", "{W}/sens.sqlite",
            "--readings", "spec,2c-small-init", "--json", O + "/s.json"],
           ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--db", "{W}/empty"],
-          ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--json", "{W}"]]
+          ["sensitivity", "3", "--rows", "1", "--trials", "1", *tiny, "--jobs", "1", "--json", "{W}"],
+          ["readings", "--verdicts"], ["readings", "--verdicts", "--json"], ["readings", "2c", "--verdicts"],
+          ["reproduce", "3", "--rows", "1", "--best", "--trials", "1", *tiny, "--jobs", "1"],
+          ["reproduce", "3", "--best", "--reading", "2c-small-init"],
+          ["reproduce", "all", "--best", "--rows", "1"]]
     # -- run: absurd sizes (refused before allocating)
     c += [["run", "1", "--cells", HUGE], ["run", "1", "--blocks", HUGE], ["run", "adding", "--T", ABSURD, *tiny],
           ["run", "2a", "--p", HUGE, *tiny], ["run", "2a", "--method", "RTRL", "--p", "100000", *tiny],

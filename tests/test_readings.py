@@ -218,3 +218,46 @@ def test_live_stream_success_counts_the_training_stream_from_the_windows_start_o
     assert start.sequences == end.sequences - 10_000 and start.steps == end.steps
     with pytest.raises(ValueError, match="both set the success criterion"):
         build_trial(exp, cfg, ["live-stream-success", "live-window-start"])
+
+
+def test_every_table_has_a_verdict_naming_only_readings_that_apply_to_it():
+    from lstm1997.experiments.readings import BEST_SUPPORTED, best_supported
+
+    assert set(BEST_SUPPORTED) == set(TABLES)
+    for table, v in BEST_SUPPORTED.items():
+        assert v.verdict
+        exp, rows = TABLES[table]
+        for row in rows:
+            if v.readings and not row.cited and getattr(exp.config_for(row), "method", "LSTM") == "LSTM":
+                assert resolve(exp, exp.config_for(row), v.readings) == tuple(sorted(v.readings))
+                assert not any(READINGS[n].diagnostic for n in v.readings), "a diagnostic never reproduces"
+    assert best_supported("3").readings == ("2c-cells-input-only",)
+    with pytest.raises(ValueError, match="no verdict"):
+        best_supported("10")
+    p = _cli("readings", "--verdicts", "--json")
+    assert p.returncode == 0, p.stderr
+    assert {d["table"] for d in json.loads(p.stdout)["verdicts"]} == set(TABLES)
+    assert _cli("readings", "2c", "--verdicts").returncode == 2
+
+
+def test_reproduce_best_prints_the_spec_and_the_best_reading_beside_the_paper(tmp_path):
+    db, out = tmp_path / "s.sqlite", tmp_path / "r.json"
+    p = _cli("reproduce", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
+             "--best", "--json", out)
+    assert p.returncode == 0, p.stderr
+    assert "2 trial(s) run now" in p.stdout and "and 1 under the best-supported reading" in p.stdout
+    assert "reading: the spec's" in p.stdout
+    assert "reading: 2c-cells-input-only (the best-supported reading of this table)" in p.stdout
+    assert p.stdout.count("2c q=50 p=50 ") == 2 and "verdict of the study of readings" in p.stdout
+    d = json.loads(out.read_text())
+    assert d["readings"] == [] and d["best_supported"]["readings"] == ["2c-cells-input-only"]
+    assert [r["row"] for r in d["best_supported"]["rows"]] == ["2c q=50 p=50"] == [r["row"] for r in d["rows"]]
+    # the best-reading trials are the same trials as --reading gives: taken from the store
+    again = _cli("reproduce", "3", "--rows", "1", "--trials", 1, "--max-sequences", 20, "--db", db, "--jobs", 1,
+                 "--reading", "2c-cells-input-only")
+    assert "0 trial(s) run now, 1 taken from" in again.stdout, again.stdout
+    # a table with no better reading runs the spec's only and says so
+    p = _cli("reproduce", "7", "--rows", "1", "--trials", 1, "--max-sequences", 5, "--db", db, "--jobs", 1, "--best")
+    assert p.returncode == 0 and "1 trial(s) run now" in p.stdout and "verdict of the study" in p.stdout
+    bad = _cli("reproduce", "3", "--best", "--reading", "2c-small-init", "--db", db)
+    assert bad.returncode == 2 and "takes no --reading" in bad.stderr

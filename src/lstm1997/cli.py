@@ -243,8 +243,20 @@ def _trial_progress(prog: "_Progress", label: str = ""):
 
 def cmd_readings(args) -> int:
     from .experiments import lookup
-    from .experiments.readings import READINGS, applicable, task_of
+    from .experiments.readings import BEST_SUPPORTED, READINGS, applicable, task_of
 
+    if args.verdicts:
+        if args.experiment is not None:
+            raise ValueError("--verdicts lists every table; it takes no experiment")
+        if args.json:
+            print(json.dumps({"verdicts": [{"table": t, "readings": list(v.readings), "verdict": v.verdict}
+                                           for t, v in BEST_SUPPORTED.items()]}, indent=1))
+            return 0
+        print("The best-supported reading of each table (the study of readings: docs/results.md; "
+              "`reproduce TABLE --best` runs it beside the spec's):\n")
+        for t, v in BEST_SUPPORTED.items():
+            print(f"Table {t:<3} {' + '.join(v.readings) if v.readings else 'spec':<22} {v.verdict}")
+        return 0
     if args.experiment is None:
         chosen = list(READINGS.values())
         task = None
@@ -655,31 +667,70 @@ def _end_of_run(summary, records, db) -> int:
     return 0
 
 
+def _best_plan(args) -> tuple[list, dict]:
+    """``reproduce --best``: the plan of every table's rows under the best-supported reading set of that
+    table (``experiments.readings.BEST_SUPPORTED``; none where no reading does better than the spec's),
+    and the verdicts by table."""
+    import copy
+
+    from .experiments import TABLES
+    from .experiments.readings import best_supported
+
+    if args.reading:
+        raise ValueError("--best runs the spec's reading and the table's best-supported one; it takes no "
+                         "--reading (use --reading alone to choose a reading)")
+    verdicts, plan = {}, []
+    for table in (TABLES if args.table == "all" else [args.table]):
+        v = verdicts[str(table)] = best_supported(str(table))
+        if v.readings:
+            a = copy.copy(args)
+            a.table, a.reading = str(table), list(v.readings)
+            if args.table == "all":
+                a.rows = None
+            plan += [e for e in _plan(a) if e[4]]
+    return plan, verdicts
+
+
 def cmd_reproduce(args) -> int:
     plan = _plan(args)
+    best_plan, verdicts = _best_plan(args) if args.best else ([], {})
     _check_run_args(args)
     quick = args.budget == "quick"
     db = _db_path(args)
     _check_out(args.json, "--json", inputs=[db])
     t0 = time.perf_counter()
-    records, ids_by_row, summary = _run_plan(args, plan, db)
+    records, ids_by_row, summary = _run_plan(args, plan + best_plan, db)
     by_table: dict = {}
     for (table, exp, row, cap, _), row_ids in zip(plan, ids_by_row):
         by_table.setdefault(table, (exp, []))[1].append(_row_report(exp, row, [records[i] for i in row_ids], quick))
+    best_by_table: dict = {}
+    for (table, exp, row, cap, _), row_ids in zip(best_plan, ids_by_row[len(plan):]):
+        best_by_table.setdefault(table, []).append(_row_report(exp, row, [records[i] for i in row_ids], quick))
     for table, (exp, report) in by_table.items():
         _print_table(exp, report, quick, table, _readings_text(tuple(sorted(set(args.reading or ())))))
+        if args.best:
+            v = verdicts[table]
+            if best_by_table.get(table):
+                _print_table(exp, best_by_table[table], quick, table,
+                             _readings_text(v.readings) + " (the best-supported reading of this table)")
+            print(f"verdict of the study of readings (docs/results.md): {v.verdict}")
     caps = sorted({r["max_sequences"] for _, (_, rep) in by_table.items() for r in rep if not r.get("cited")})
     n_new, n_old = len(summary.finished), len(summary.skipped)
     cap_text = f"; cap {', '.join(f'{c:,}' for c in caps)} training sequences per trial" if caps else ""
-    print(f"\n{sum(len(rep) for _, rep in by_table.values())} row(s); {n_new} trial(s) run now, {n_old} taken "
+    n_best = sum(len(rep) for rep in best_by_table.values())
+    print(f"\n{sum(len(rep) for _, rep in by_table.values())} row(s)"
+          + (f" (and {n_best} under the best-supported reading)" if n_best else "") + f"; {n_new} trial(s) run now, {n_old} taken "
           f"from {db}; wall time {time.perf_counter() - t0:.1f} s{cap_text}"
           + (" (budget quick: 1 trial per row, capped sequences; not a reproduction; rows marked undecided "
              "cannot be judged at this budget)" if quick else ""))
     if args.json and len(by_table) == 1:
         (table, (exp, report)), = by_table.items()
-        _write_json(args.json, {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
-                                "version": __version__, "readings": sorted(set(args.reading or ())), "db": db,
-                                "rows": report})
+        out = {"table": table, "experiment": exp.id, "title": exp.title, "budget": args.budget,
+               "version": __version__, "readings": sorted(set(args.reading or ())), "db": db, "rows": report}
+        if args.best:
+            out["best_supported"] = {"readings": list(verdicts[table].readings), "verdict": verdicts[table].verdict,
+                                     "rows": best_by_table.get(table, [])}
+        _write_json(args.json, out)
         print(f"wrote {args.json}")
     return _end_of_run(summary, records, db)
 
@@ -1118,6 +1169,8 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("experiment", nargs="?", help="only those that apply to this experiment or task "
                     "(1, 2a, 2b, 2c, 3a, ..., 6b, or a name such as adding)")
     rd.add_argument("--json", action="store_true", help="print JSON")
+    rd.add_argument("--verdicts", action="store_true", help="per table, the best-supported reading and the "
+                    "verdict of the study of readings (what `reproduce --best` runs)")
     rd.set_defaults(func=cmd_readings)
 
     li = sub.add_parser("list", help="every experiment and table row, with weights, trials and cost estimates")
@@ -1158,6 +1211,10 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--reading", action="append", metavar="NAME",
                     help="run the rows under this reading of the paper instead of the spec's (repeatable; "
                          "`lstm1997 readings` lists them); such trials are kept apart in the store")
+    rp.add_argument("--best", action="store_true",
+                    help="also run the rows under the table's best-supported reading (the study of readings, "
+                         "docs/results.md; `lstm1997 readings --verdicts` lists them) and print ours under both "
+                         "beside the paper's")
     rp.add_argument("--db", metavar="PATH", help=f"results store (SQLite; default $LSTM1997_DB or ./{DEFAULT_DB}); "
                     "trials already finished there are not run again, interrupted ones resume")
     rp.add_argument("--jobs", type=int, help="trials in parallel on this machine (default: all cores; 1: in "

@@ -26,7 +26,8 @@ import numpy as np
 from ..network import LSTM, init
 from .protocol import Trial
 
-__all__ = ["Reading", "READINGS", "task_of", "resolve", "build_trial", "applicable", "weight_count"]
+__all__ = ["Reading", "READINGS", "BEST_SUPPORTED", "best_supported", "task_of", "resolve", "build_trial",
+           "applicable", "weight_count"]
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,42 @@ READINGS = {r.name: r for r in (
             "Fahlman's flat-spot fix: (f'_k + 0.1) (d_k - y_k)", diagnostic=True, spec="33",
             trial=_delta("flat-spot"), trial_sets="the output error"),
 )}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The measured answer for one table: the reading set that reproduces it best (``()``: none does better
+    than the spec's), and the verdict in one line (the evidence: docs/results.md, "Which reading reproduces
+    the paper"; docs/decisions.md, D41)."""
+    readings: tuple
+    verdict: str
+
+
+#: Per table, the best-supported reading set and the verdict of the sensitivity study (0.3.0). Only a
+#: reading that reproduces the paper's figures (success rate and sequences within the plausible range)
+#: is named; none is any experiment's default (D41): the spec's reading stays the default.
+BEST_SUPPORTED = {
+    "1": Verdict((), "not reproduced under any reading: at best 4/6 trials (reber-gate-bias-0.1) vs the paper's 100%"),
+    "2": Verdict((), "2a LSTM not reproduced under any reading the text allows (0/6 under 13 reading sets)"),
+    "2b": Verdict((), "not reproduced under any reading the text allows (0/6 under 10 reading sets)"),
+    "3": Verdict(("2c-cells-input-only",), "reproduced under 2c-cells-input-only (cells see the inputs only; "
+                 "12 of Table 3's weights absent); the spec's reading solves only q = 50"),
+    "4": Verdict((), "reproduced under the spec's reading"),
+    "5": Verdict((), "success and sequences reproduced under the spec's reading; the misclassified fraction "
+                 "about 2x the paper's"),
+    "6": Verdict((), "reproduced under the spec's reading"),
+    "7": Verdict((), "solved under the spec's reading at 3.4-9x the paper's sequences; no reading the text "
+                 "allows is faster (the output error without f', a diagnostic, is at T = 100 only)"),
+    "8": Verdict((), "partly reproduced under the spec's reading (90% / 50% at about 2x the sequences)"),
+    "9": Verdict((), "6a reproduced under the spec's reading; 6b within the plausible range in 6 trials"),
+}
+
+
+def best_supported(table: str) -> Verdict:
+    """The :class:`Verdict` of ``table`` (as ``reproduce`` names tables: "1" ... "9", "2b")."""
+    if table not in BEST_SUPPORTED:
+        raise ValueError(f"no verdict for table {table!r}; tables: {', '.join(BEST_SUPPORTED)}")
+    return BEST_SUPPORTED[table]
 
 
 def task_of(exp, cfg) -> str:
