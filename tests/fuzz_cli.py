@@ -144,6 +144,7 @@ def _short() -> list:
     # -- reproduce: bad values (all refused before any trial)
     c += [["reproduce"], ["reproduce", "12"], ["reproduce", "7", "--rows", "T=7"], ["reproduce", "7", "--trials", "0"],
           ["reproduce", "7", "--jobs", "0"], ["reproduce", "7", "--jobs", "-3"], ["reproduce", "7", "--checkpoint-every", "0"],
+          ["reproduce", "7", "--lanes", "0"], ["reproduce", "7", "--lanes", "-3"], ["sensitivity", "7", "--lanes", "0"],
           ["reproduce", "7", "--checkpoint-every", "nan"], ["reproduce", "7", "--checkpoint-sequences", "0"],
           ["reproduce", "7", "--max-sequences", "0"], ["reproduce", "all", "--rows", "1"],
           ["reproduce", "all", "--json", O + "/a.json"], ["reproduce", "7", "--budget", "slow"],

@@ -136,7 +136,8 @@ def test_every_kernel_uses_the_shared_jit_flags():
                     if "jit" in src:
                         n += 1
                         ok = src == "njit(**JIT)" or (src == "njit(**JIT_NOALIAS)" and (path.name, node.name) in
-                                                      (("lanes.py", "_lanes"), ("lstm.py", "_run")))
+                                                      (("lanes.py", "_lanes"), ("lstm.py", "_run"),
+                                                       ("variants.py", "_run")))
                         assert ok, f"{path.name}:{node.name} uses {src}"
     assert n >= 2
     assert {k: v for k, v in JIT_NOALIAS.items() if k != "noalias"} == JIT

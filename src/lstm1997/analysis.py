@@ -284,6 +284,9 @@ def error_flow_lstm(net: LSTM, x: np.ndarray, block: int = 0) -> dict:
     """
     if not isinstance(net, LSTM):
         raise TypeError(f"expected a lstm1997.LSTM, got {type(net).__name__}")
+    if not net.arch.is_1997:
+        raise ValueError("error_flow_lstm analyses the 1997 cell (whose carousel is exactly 1.0); this net has "
+                         "forget gates or peepholes")
     a = net.arch
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != a.n_in:

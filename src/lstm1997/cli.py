@@ -3,7 +3,7 @@
     lstm1997 run EXPERIMENT [--T --N --p --q --lr --blocks --cells --method] --seed S [--max-sequences N] [--json PATH]
     lstm1997 list [--json]
     lstm1997 reproduce TABLE [--rows ...] [--trials K] [--budget quick|paper] [--json PATH]
-                       [--db PATH] [--jobs N] [--scheduler ADDRESS] [--checkpoint-every SECONDS]
+                       [--db PATH] [--jobs N] [--lanes N] [--scheduler ADDRESS] [--checkpoint-every SECONDS]
     lstm1997 status [--db PATH]
     lstm1997 report [--db PATH] --out DIR
     lstm1997 guess 3a|3b|parity [--T --N --arch --noise] [--trials K] [--seed S] [--max-guesses N]
@@ -295,6 +295,7 @@ def cmd_run(args) -> int:
     from .experiments.readings import build_trial, resolve, weight_count
 
     readings = resolve(exp, cfg, args.reading or ())
+    variant = args.variant
     _check_out(args.json, "--json")
     arch = cfg.architecture()
     cap = min(getattr(cfg, "max_sequences", 1) or 1, getattr(cfg, "chunk", 1000) or 1000)
@@ -303,12 +304,14 @@ def cmd_run(args) -> int:
                   + _seq_bytes(n_seq, cfg.mean_length, arch.n_in, arch.n_out),
                   f"this trial ({arch.n_in} input(s), {arch.n_out} output(s), sequences of mean length "
                   f"{cfg.mean_length:,.0f})", "choose smaller sizes (--blocks, --cells, --T, --p, --q)")
-    trial = build_trial(exp, cfg, readings)
-    n_weights = weight_count(exp, cfg, readings)
+    trial = build_trial(exp, cfg, readings, variant)
+    n_weights = weight_count(exp, cfg, readings, variant)
     out = sys.stdout
-    out.write(f"{exp.title}, {', '.join(f'{k}={v}' for k, v in over.items() if k != 'max_sequences')}"
-              f"{'' if over else 'paper defaults'}, seed {args.seed}\n"
-              f"  reading: {_readings_text(readings)}\n  network: {_net_text(trial, n_weights)}\n"
+    shown = ", ".join(f"{k}={v}" for k, v in over.items() if k != "max_sequences")
+    out.write(f"{exp.title}, {shown or 'paper defaults'}, seed {args.seed}\n"
+              f"  reading: {_readings_text(readings)}\n"
+              + (f"  cell: {_variant_text(exp, cfg, readings, variant)}\n" if variant else "")
+              + f"  network: {_net_text(trial, n_weights)}\n"
               f"  stages: {', '.join(s.name for s in trial.stages)}; cap {trial.max_sequences:,} training sequences\n")
     out.flush()
     prog = _Progress()
@@ -328,7 +331,8 @@ def cmd_run(args) -> int:
         if args.json:
             _write_json(args.json, {
                 "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
-                "readings": list(readings), "seed": args.seed, "weights": n_weights, "success": False,
+                "readings": list(readings), "variant": variant, "seed": args.seed, "weights": n_weights,
+                "success": False,
                 "status": "interrupted",
                 "signal": name, "sequences": run.done, "stage": stage, "seconds": res.seconds,
                 "steps": res.steps, "stages": res.stages, "events": res.events,
@@ -367,7 +371,8 @@ def cmd_run(args) -> int:
     if args.json:
         _write_json(args.json, {
             "experiment": exp.id, "name": args.experiment, "version": __version__, "params": asdict(cfg),
-            "readings": list(readings), "seed": args.seed, "weights": n_weights, "success": res.success,
+            "readings": list(readings), "variant": variant, "seed": args.seed, "weights": n_weights,
+            "success": res.success,
             "status": res.status,
             "sequences": res.sequences, "quality_at": res.quality_at,
             "test_wrong": res.test.get("wrong"), "test_total": res.test.get("total"),
@@ -388,6 +393,14 @@ def _readings_text(readings) -> str:
         return "the spec's (every default as the paper's text is read in docs/decisions.md)"
     return ", ".join(n + (" (DIAGNOSTIC: contradicts the paper's text)" if READINGS[n].diagnostic else "")
                      for n in readings)
+
+
+def _variant_text(exp, cfg, readings, variant) -> str:
+    """The cell variant of a trial, with its weight count beside the 1997 cell's."""
+    from .experiments.readings import weight_count
+
+    return (f"{variant} (not the 1997 cell: D40); {weight_count(exp, cfg, readings, variant)} weights, the 1997 "
+            f"cell's {weight_count(exp, cfg, readings)}")
 
 
 def _net_text(trial, weights: int) -> str:
@@ -501,6 +514,19 @@ def _plausible(paper: dict, ours: dict) -> bool:
 
 DEFAULT_DB = "lstm1997-results.sqlite"
 
+#: `reproduce` and `sensitivity`: trials of a row trained together by one worker, in SIMD lanes
+LANES = 8
+LANES_HELP = ("up to N trials of a table row run together in one worker, their training updates in calls of "
+              "the lane kernel, 8 networks per call in SIMD lanes (6 or 7 left: padded to 8; fewer: one by one, "
+              "which is faster then); default 8; 1: one trial at a time per worker. Every trial's result is "
+              "identical for any N and any --jobs")
+
+
+VARIANT_HELP = ("the memory cell: the 1997 cell (default), or a later variant on the same task, topology and "
+                "protocol: forget (a forget gate per block, Gers et al. 2000, biases +0.5, +1.0, ...), peepholes "
+                "(gates see the cell states, Gers et al. 2002) or forget+peepholes (D40); its extra weights are "
+                "counted beside the paper's")
+
 
 def _db_path(args, must_exist: bool = False) -> str:
     """The results store's path; an existing file there must be an SQLite database (a 0-byte file is not:
@@ -570,7 +596,7 @@ def _plan(args):
                     cap = min(cap, quick_cap(cfg.architecture(), cfg.mean_length, row.paper.get("sequences")))
                 cfg = exp.config_for(row, **over, max_sequences=cap)
                 try:
-                    targs = trial_args(exp, cfg, args.reading or ())
+                    targs = trial_args(exp, cfg, args.reading or (), getattr(args, "variant", None))
                 except ValueError as e:
                     hint = " (choose rows with --rows)" if "does not apply" in str(e) else ""
                     raise ValueError(f"table {table}, row {row.label}: {e}{hint}") from None
@@ -580,16 +606,20 @@ def _plan(args):
     return plan
 
 
-def _row_tag(table: str, row, cap: int, readings=()) -> str:
-    """The store's tag of a row's trials: table, row, cap, version and (if any) the readings."""
+def _row_tag(table: str, row, cap: int, readings=(), variant: str | None = None) -> str:
+    """The store's tag of a row's trials: table, row, cap, version and (if any) the readings and the cell
+    variant."""
     t = {"table": table, "row": row.label, "cap": cap, "version": __version__}
     if readings:
         t["readings"] = list(readings)
+    if variant:
+        t["variant"] = variant
     return json.dumps(t, sort_keys=True)
 
 
 def _readings_suffix(targs: dict) -> str:
-    return f" [{', '.join(targs['readings'])}]" if targs.get("readings") else ""
+    return ((f" [{', '.join(targs['readings'])}]" if targs.get("readings") else "")
+            + (f" <{targs['variant']}>" if targs.get("variant") else ""))
 
 
 def _row_report(exp, row, records: list, quick: bool) -> dict:
@@ -608,7 +638,13 @@ def _row_report(exp, row, records: list, quick: bool) -> dict:
 
     from .experiments._base import quick_decides
 
+    from .experiments import readings_of, variant_of
+    from .experiments.readings import weight_count
+
+    targs = records[0]["args"]
     return {"row": row.label, "params": asdict(cfg), "paper": row.paper, "paper_trials": exp.trials_for(row),
+            "readings": list(readings_of(targs)), "variant": variant_of(targs),
+            "weights": weight_count(exp, cfg, readings_of(targs), variant_of(targs)),
             "ours": ours, "trials": figs, "trials_planned": len(records),
             "plausible": quick or len(figs) < len(records) or _plausible(row.paper, ours),
             "max_sequences": cfg.max_sequences,
@@ -620,6 +656,8 @@ def _row_report(exp, row, records: list, quick: bool) -> dict:
 def _check_run_args(args) -> None:
     if args.jobs is not None and args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
+    if args.lanes < 1:
+        raise ValueError("--lanes must be at least 1 (1: one trial at a time per worker)")
     if not (args.checkpoint_every > 0):
         raise ValueError("--checkpoint-every must be a positive number of seconds")
     if args.checkpoint_sequences is not None and args.checkpoint_sequences < 1:
@@ -634,7 +672,8 @@ def _run_plan(args, plan, db):
     from .runner import Progress, Store, register, run_trials
 
     with Store(db) as store:
-        ids_by_row = [register(store, specs, _row_tag(table, row, cap, specs[0].args.get("readings", ())))
+        ids_by_row = [register(store, specs, _row_tag(table, row, cap, specs[0].args.get("readings", ()),
+                                                      specs[0].args.get("variant")))
                       if specs else []
                       for table, _, row, cap, specs in plan]
         ids = list(dict.fromkeys(i for ids in ids_by_row for i in ids))
@@ -644,7 +683,7 @@ def _run_plan(args, plan, db):
         summary = run_trials(store, ids, workers=args.jobs, scheduler=args.scheduler,
                              checkpoint_seconds=args.checkpoint_every,
                              checkpoint_sequences=args.checkpoint_sequences, progress=prog,
-                             scheduler_timeout=args.scheduler_timeout)
+                             scheduler_timeout=args.scheduler_timeout, group_size=args.lanes, groups=ids_by_row)
         records = {r["id"]: r for r in store.records(ids=ids)}
     return records, ids_by_row, summary
 
@@ -860,12 +899,16 @@ def cmd_status(args) -> int:
             try:
                 t = json.loads(tag)
                 table, label, cap, version = t["table"], t["row"], t["cap"], t["version"]
+                row_label = label
                 if t.get("readings"):
                     label = f"{label} [{', '.join(t['readings'])}]"
+                if t.get("variant"):
+                    label = f"{label} <{t['variant']}>"
             except (ValueError, KeyError, TypeError):
                 table, label, cap, version = "-", tag, None, "-"
+                row_label = label
             try:
-                stage = table_rows(table, [label])[1][0].stage
+                stage = table_rows(table, [row_label])[1][0].stage
             except (ValueError, IndexError):
                 stage = None
             done = [r for r in recs if r["status"] == "done"]
@@ -884,10 +927,11 @@ def cmd_status(args) -> int:
         print(f"{db}: empty results store")
         return 0
     wv = max([len("version")] + [len(str(r[3])) for r in rows]) + 2
-    print(f"{db}\n{'table':<6}{'row':<18}{'cap':>11}{'version':>{wv}}{'done':>9}{'success':>9}{'running':>8}"
+    wr = max([18] + [len(r[1]) + 2 for r in rows])
+    print(f"{db}\n{'table':<6}{'row':<{wr}}{'cap':>11}{'version':>{wv}}{'done':>9}{'success':>9}{'running':>8}"
           f"{'left':>6}{'failed':>7}{'time spent':>12}{'sequences':>15}")
     for table, label, cap, version, n, nd, ok, c, sec, seqs in rows:
-        print(f"{table:<6}{label:<18}{_fmt(cap):>11}{version:>{wv}}{f'{nd}/{n}':>9}"
+        print(f"{table:<6}{label:<{wr}}{_fmt(cap):>11}{version:>{wv}}{f'{nd}/{n}':>9}"
               f"{(f'{ok}/{nd}' if nd and ok is not None else '-'):>9}{c['running']:>8}{c['pending']:>6}"
               f"{c['error']:>7}{_duration(sec):>12}{seqs:>15,}")
     return 0
@@ -900,6 +944,11 @@ def _print_table(exp, report, quick: bool, table: str, reading: str | None = Non
     print(f"\n{exp.title}" + (f" — {notes}" if notes else ""))
     if reading:
         print(f"reading: {reading}")
+    variants = {r.get("variant") for r in report if not r.get("cited")} - {None}
+    if variants:
+        print(f"cell: {', '.join(sorted(variants))} (a later variant, not the 1997 cell: D40); weights, ours vs the "
+              "paper's: " + "; ".join(f"{r['row']} {r['weights']:,} vs {_fmt(r['paper'].get('weights'))}"
+                                      for r in report if not r.get("cited")))
     head = f"{'row':<19}{'trials':>7}{'success paper':>14}{'ours':>7}{'sequences paper':>17}{'ours mean ± std (median)':>32}"
     for c in exp.columns:
         head += f"{c.header + ' paper':>22}{'ours':>10}"
@@ -1162,6 +1211,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--reading", action="append", metavar="NAME",
                    help="run under this reading of the paper instead of the spec's (repeatable; `lstm1997 "
                         "readings` lists them)")
+    r.add_argument("--variant", choices=("forget", "peepholes", "forget+peepholes"), help=VARIANT_HELP)
     r.set_defaults(func=cmd_run)
 
     rd = sub.add_parser("readings", help="the named alternative readings of the paper: what each reads "
@@ -1211,6 +1261,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--reading", action="append", metavar="NAME",
                     help="run the rows under this reading of the paper instead of the spec's (repeatable; "
                          "`lstm1997 readings` lists them); such trials are kept apart in the store")
+    rp.add_argument("--variant", choices=("forget", "peepholes", "forget+peepholes"), help=VARIANT_HELP)
     rp.add_argument("--best", action="store_true",
                     help="also run the rows under the table's best-supported reading (the study of readings, "
                          "docs/results.md; `lstm1997 readings --verdicts` lists them) and print ours under both "
@@ -1219,6 +1270,7 @@ def _parser() -> argparse.ArgumentParser:
                     "trials already finished there are not run again, interrupted ones resume")
     rp.add_argument("--jobs", type=int, help="trials in parallel on this machine (default: all cores; 1: in "
                     "this process)")
+    rp.add_argument("--lanes", type=int, default=LANES, metavar="N", help=LANES_HELP)
     rp.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on this Dask scheduler "
                     "(e.g. tcp://host:8786; needs pip install 'lstm1997[dask]')")
     rp.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
@@ -1241,6 +1293,7 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--json", metavar="PATH", help="also write the cells as JSON")
     se.add_argument("--db", metavar="PATH", help=f"results store (default $LSTM1997_DB or ./{DEFAULT_DB})")
     se.add_argument("--jobs", type=int, help="trials in parallel on this machine (default: all cores)")
+    se.add_argument("--lanes", type=int, default=LANES, metavar="N", help=LANES_HELP)
     se.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on this Dask scheduler")
     se.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
                     help="give up connecting to the scheduler after this long (default 10)")

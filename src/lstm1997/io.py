@@ -32,6 +32,13 @@ Model file (:func:`save_model` / :func:`load_model`)
     Stacking ``w_in, w_out, w_c, w_hidden`` row-wise gives :attr:`LSTM.W_h`; ``w_k`` is
     :attr:`LSTM.W_k`. Weights are float64 and round-trip bit for bit.
 
+    A net with a later cell variant (the architecture JSON has ``"forget_gate": true`` and/or
+    ``"peepholes": true``) has, in addition: ``w_phi``/``mask_phi`` (forget-gate weights ``(C, n_src)``,
+    stacked between ``w_out`` and ``w_c`` in ``W_h``; the ``sources_h`` then name ``forget_gate0(t-1)``
+    ...), and ``w_p``/``mask_p`` (peephole weights :attr:`LSTM.W_p`, one row per gate kind present in the
+    order in, out, forget, one column per cell). A 1997 net's file has exactly the keys it always had, and
+    files without these keys load as 1997 nets.
+
 Data file (:func:`save_data` / :func:`load_data`), two layouts
     (a) ragged (what :func:`save_data` writes): ``inputs`` ``(total_steps, n_in)``,
         ``targets`` ``(total_steps, K)`` with ``NaN`` where a step has no target, and
@@ -73,9 +80,23 @@ FORMAT_VERSION = 1
 _GROUPS = (("w_in", "mask_in", "rows_in"), ("w_out", "mask_out", "rows_out"),
            ("w_c", "mask_c", "rows_c"), ("w_hidden", "mask_hidden", "rows_hidden"),
            ("w_k", "mask_k", None))
+#: the groups of the cell variants (only in the files of nets that have them); ``"W_p"``: the peepholes
+_PHI_GROUP = ("w_phi", "mask_phi", "rows_phi")
+_P_GROUP = ("w_p", "mask_p", "W_p")
+_W_H_KEYS = ("w_in", "w_out", "w_phi", "w_c", "w_hidden")     # row order of W_h
+
+
+def _groups(arch: Architecture) -> tuple:
+    """The weight groups of a model file of ``arch``, in file order."""
+    out = _GROUPS
+    if arch.forget_gate:
+        out = out[:2] + (_PHI_GROUP,) + out[2:]
+    if arch.peepholes:
+        out = out + (_P_GROUP,)
+    return out
 
 _INT_FIELDS = ("n_in", "n_out", "blocks", "cells", "hidden")
-_BOOL_FIELDS = ("output_gates", "outputs_see_inputs")
+_BOOL_FIELDS = ("output_gates", "outputs_see_inputs", "forget_gate", "peepholes")
 
 
 class FormatError(ValueError):
@@ -313,7 +334,8 @@ def source_names(arch: Architecture) -> tuple[list[str], list[str]]:
     cells = [f"cell{j}.{v}" for j in range(arch.blocks) for v in range(arch.cells)]
     hid = [f"hidden{i}" for i in range(arch.hidden)]
     units = ([f"in_gate{j}" for j in range(arch.blocks)]
-             + [f"out_gate{j}" for j in range(arch.n_out_gates)] + cells + hid)
+             + [f"out_gate{j}" for j in range(arch.n_out_gates)]
+             + [f"forget_gate{j}" for j in range(arch.n_forget_gates)] + cells + hid)
     sources_h = xs + [f"{u}(t-1)" for u in units] + ["bias"]
     sources_k = (xs if arch.outputs_see_inputs else []) + cells + hid + ["bias"]
     assert len(sources_h) == arch.n_src and len(sources_k) == arch.n_osrc
@@ -350,9 +372,11 @@ def save_model(net: LSTM, path) -> None:
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "architecture": np.array(a.to_json()),
     }
-    for wkey, mkey, rows in _GROUPS:
+    for wkey, mkey, rows in _groups(a):
         if rows is None:
             w, m = net.W_k, mk
+        elif rows == "W_p":
+            w, m = net.W_p, net.mask_p
         else:
             w, m = net.W_h[getattr(a, rows)], mh[getattr(a, rows)]
         arrays[wkey] = np.ascontiguousarray(w, dtype=np.float64)
@@ -408,12 +432,22 @@ def load_model(path):
         raise _fail(name, f"incomplete model file (missing key(s) {', '.join(map(repr, missing))})")
     _check_version(d, name)
     arch = _parse_architecture(_str0(d, "architecture", name), name)
+    groups = _groups(arch)
+    missing = [k for g in groups for k in g[:2] if k not in d]
+    if missing:
+        raise _fail(name, f"incomplete model file: the architecture has "
+                          f"{'forget gates' if 'w_phi' in missing or 'mask_phi' in missing else 'peepholes'} "
+                          f"but the file lacks key(s) {', '.join(map(repr, missing))}")
+    extra = [k for g in (_PHI_GROUP, _P_GROUP) if g not in groups for k in g[:2] if k in d]
+    if extra:
+        raise _fail(name, f"key(s) {', '.join(map(repr, extra))} belong to a cell variant the architecture "
+                          "does not have (forget_gate/peepholes)")
 
-    mh, mk = arch.mask_h(), arch.mask_k()
+    mh, mk, mp = arch.mask_h(), arch.mask_k(), arch.mask_p()
     parts: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
-    for wkey, mkey, rows in _GROUPS:
-        want_m = mk if rows is None else mh[getattr(arch, rows)]
+    for wkey, mkey, rows in groups:
+        want_m = mk if rows is None else mp if rows == "W_p" else mh[getattr(arch, rows)]
         w, m = d[wkey], d[mkey]
         if w.dtype.kind not in "fiu":
             raise _fail(name, f"{wkey!r} must hold real numbers, got dtype {w.dtype}")
@@ -443,9 +477,12 @@ def load_model(path):
             s = d[key]
             if s.dtype.kind != "U" or s.ndim != 1 or s.tolist() != want:
                 raise _fail(name, f"{key!r} does not match the architecture's column layout")
-    W_h = np.concatenate([parts[k] for k in ("w_in", "w_out", "w_c", "w_hidden")], axis=0)
+    keys_h = [k for k in _W_H_KEYS if k in parts]
+    W_h = np.concatenate([parts[k] for k in keys_h], axis=0)
     try:
-        M_h = np.concatenate([masks[k] for k in ("w_in", "w_out", "w_c", "w_hidden")], axis=0)
+        M_h = np.concatenate([masks[k] for k in keys_h], axis=0)
+        if arch.peepholes:
+            return LSTM(arch, W_h, parts["w_k"], M_h, masks["w_k"], parts["w_p"], masks["w_p"])
         return LSTM(arch, W_h, parts["w_k"], M_h, masks["w_k"])
     except ValueError as e:  # not expected after the checks above
         raise _fail(name, str(e)) from None

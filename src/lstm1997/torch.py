@@ -28,6 +28,16 @@ Every activation and state is 0 at each sequence start. Absent connections (the 
 away in every forward pass, so their gradient is exactly 0 and they stay 0 under any optimiser whose
 step is 0 for a zero gradient from the start (SGD, Adam, AdamW, ...).
 
+The later cell variants are options of the architecture (``arch.forget_gate``, ``arch.peepholes``; see
+:mod:`lstm1997.network`; the module then also holds the peephole weights ``W_p``)::
+
+    y_phi(t) = f(net_phi(t)),   s_c(t) = y_phi(t) s_c(t-1) + y_in(t) g(net_c(t))          (forget gate)
+    net_in/net_phi += peepholes from s_c(t-1),   net_out += peepholes from s_c(t)          (peepholes)
+
+With ``truncated=True`` the peephole sources are detached as well (they are sources of a gate's net
+input), while the CEC path ``s_c(t-1) -> s_c(t)`` (now through ``y_phi(t) s_c(t-1)``) stays attached: the
+graph whose gradient the truncated-RTRL traces of the variants follow (``learners/truncated_rtrl.py``).
+
 Truncated gradient (spec §2.1, §2.6). With ``truncated=True`` the recurrent inputs ``y_hidden(t-1)``
 are detached where they enter the gates, the cell inputs and the conventional hidden units; the CEC
 path ``s_c(t-1) -> s_c(t)`` and the same-step path ``y_c(t) -> y_k(t)`` stay attached. Autograd then
@@ -81,7 +91,8 @@ def _h(kind: str, x: torch.Tensor) -> torch.Tensor:
 
 
 class LSTM1997(torch.nn.Module):
-    """The 1997 LSTM (no forget gate) as a ``torch.nn.Module``; see the module docstring for the equations.
+    """The 1997 LSTM (no forget gate, unless ``arch`` asks for the later variants) as a ``torch.nn.Module``;
+    see the module docstring for the equations.
 
     Parameters
     ----------
@@ -90,6 +101,8 @@ class LSTM1997(torch.nn.Module):
         draws them as :func:`lstm1997.init` does, from ``generator``.
     mask_h, mask_k : boolean masks of the connections present (default: all of the architecture's);
         a subset is allowed (sequential construction, Exp. 2a/2b). Weights on absent connections must be 0.
+    W_p, mask_p : (keyword) the peephole weights and their mask, for an architecture with peepholes
+        (``None``: drawn with ``W_h``, ``W_k`` / all present).
     truncated : default for :meth:`forward`: detach the recurrent inputs (the paper's truncated gradient).
     generator : a ``numpy.random.Generator`` (or an int seed) for the initial weights; the same seed
         gives the same weights as ``lstm1997.init(arch, numpy.random.default_rng(seed))``. ``None``:
@@ -98,11 +111,13 @@ class LSTM1997(torch.nn.Module):
 
     Attributes
     ----------
-    W_h : ``torch.nn.Parameter`` ``(n_hidden, n_src)``; W_k : ``(n_out, n_osrc)``.
-    mask_h, mask_k : boolean buffers (in ``state_dict``).
+    W_h : ``torch.nn.Parameter`` ``(n_hidden, n_src)``; W_k : ``(n_out, n_osrc)``; W_p (only with
+        peepholes): ``(len(arch.peephole_gates), C*S)``.
+    mask_h, mask_k (, mask_p) : boolean buffers (in ``state_dict``).
     """
 
     def __init__(self, arch: Architecture, W_h=None, W_k=None, mask_h=None, mask_k=None, *,
+                 W_p=None, mask_p=None,
                  truncated: bool = False, generator=None, dtype: torch.dtype = torch.float64, device=None):
         super().__init__()
         if not isinstance(arch, Architecture):
@@ -119,10 +134,14 @@ class LSTM1997(torch.nn.Module):
                                 f"got {type(generator).__name__}")
             net0 = init(arch, generator)
             W_h, W_k = net0.W_h, net0.W_k
+            if W_p is None and arch.peepholes:
+                W_p = net0.W_p
             if mask_h is not None or mask_k is not None:   # a subset present: the rest held at 0
                 mh = arch.mask_h() if mask_h is None else np.asarray(mask_h, dtype=bool)
                 mk = arch.mask_k() if mask_k is None else np.asarray(mask_k, dtype=bool)
                 W_h, W_k = np.where(mh, W_h, 0.0), np.where(mk, W_k, 0.0)
+            if mask_p is not None and arch.peepholes:
+                W_p = np.where(np.asarray(mask_p, dtype=bool), W_p, 0.0)
 
         def as_np(a):
             return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a
@@ -130,7 +149,9 @@ class LSTM1997(torch.nn.Module):
         # validation (shapes, masks within the architecture, zeros on absent connections) by lstm1997.LSTM
         net = LSTM(arch, np.asarray(as_np(W_h), dtype=np.float64), np.asarray(as_np(W_k), dtype=np.float64),
                    None if mask_h is None else np.asarray(as_np(mask_h)),
-                   None if mask_k is None else np.asarray(as_np(mask_k)))
+                   None if mask_k is None else np.asarray(as_np(mask_k)),
+                   None if W_p is None else np.asarray(as_np(W_p), dtype=np.float64),
+                   None if mask_p is None else np.asarray(as_np(mask_p)))
         self.arch = arch
         self.truncated = bool(truncated)
         kw = {"dtype": dtype, "device": device}
@@ -138,6 +159,9 @@ class LSTM1997(torch.nn.Module):
         self.W_k = torch.nn.Parameter(torch.tensor(net.W_k, **kw))
         self.register_buffer("mask_h", torch.tensor(net.mask_h, dtype=torch.bool, device=device))
         self.register_buffer("mask_k", torch.tensor(net.mask_k, dtype=torch.bool, device=device))
+        if arch.peepholes:           # only then: a 1997 module has exactly the parameters it always had
+            self.W_p = torch.nn.Parameter(torch.tensor(net.W_p, **kw))
+            self.register_buffer("mask_p", torch.tensor(net.mask_p, dtype=torch.bool, device=device))
 
     # ---- construction and conversion ----------------------------------------------------------
     @classmethod
@@ -167,6 +191,8 @@ class LSTM1997(torch.nn.Module):
         """The module holding ``net``'s architecture, weights and masks (copied; exact in float64)."""
         if not isinstance(net, LSTM):
             raise TypeError(f"expected a lstm1997.LSTM, got {type(net).__name__}")
+        if net.arch.peepholes:
+            kwargs = {"W_p": net.W_p, "mask_p": net.mask_p, **kwargs}
         return cls(net.arch, net.W_h, net.W_k, net.mask_h, net.mask_k, **kwargs)
 
     def to_lstm1997(self) -> LSTM:
@@ -175,6 +201,10 @@ class LSTM1997(torch.nn.Module):
         mk = self.mask_k.detach().cpu().numpy().astype(bool)
         W_h = np.where(mh, self.W_h.detach().cpu().to(torch.float64).numpy(), 0.0)
         W_k = np.where(mk, self.W_k.detach().cpu().to(torch.float64).numpy(), 0.0)
+        if self.arch.peepholes:
+            mp = self.mask_p.detach().cpu().numpy().astype(bool)
+            W_p = np.where(mp, self.W_p.detach().cpu().to(torch.float64).numpy(), 0.0)
+            return LSTM(self.arch, W_h, W_k, mh, mk, W_p, mp)
         return LSTM(self.arch, W_h, W_k, mh, mk)
 
     def save(self, path) -> None:
@@ -199,8 +229,12 @@ class LSTM1997(torch.nn.Module):
         W_k = self.W_k * self.mask_k.to(self.W_k.dtype)
         return W_h, W_k
 
+    def _peepholes(self):
+        """The peephole weights (masked), or ``None`` without peepholes."""
+        return self.W_p * self.mask_p.to(self.W_p.dtype) if self.arch.peepholes else None
+
     def _cell(self, net_x: torch.Tensor, W_rec: torch.Tensor, y_prev: torch.Tensor, s_prev: torch.Tensor,
-              truncated: bool):
+              truncated: bool, W_p: torch.Tensor | None = None):
         """One step of the hidden units: ``net_x`` = the input and bias part of ``net(t)`` ``(B, n_hidden)``.
         Returns ``(y_hidden(t), s_c(t), y_c(t), y_i(t))``."""
         a = self.arch
@@ -208,6 +242,8 @@ class LSTM1997(torch.nn.Module):
         # truncation (spec §2.6 (1)): recurrent inputs to gates, cells and hidden units are stop-gradients
         rec = y_prev.detach() if truncated else y_prev
         net = net_x + rec @ W_rec.T
+        if not a.is_1997:
+            return self._variant_cell(net, W_p, s_prev, truncated)
         y_in = torch.sigmoid(net[:, a.rows_in])
         if a.output_gates:
             y_out = torch.sigmoid(net[:, a.rows_out])
@@ -219,6 +255,44 @@ class LSTM1997(torch.nn.Module):
         y_c = h_c if y_out_c is None else y_out_c * h_c
         y_i = torch.sigmoid(net[:, a.rows_hidden])
         return torch.cat([y_in, y_out, y_c, y_i], dim=1), s_c, y_c, y_i
+
+    def _variant_cell(self, net: torch.Tensor, W_p: torch.Tensor | None, s_prev: torch.Tensor, truncated: bool):
+        """The rest of :meth:`_cell` for forget gates and/or peepholes: ``net`` = ``net(t)`` without the
+        peephole terms."""
+        a = self.arch
+        C, S = a.blocks, a.cells
+        B = net.shape[0]
+        prow = {g: r for r, g in enumerate(a.peephole_gates)}
+
+        def peep(kind, s):             # sum_v W_p[kind, jv] s_jv, per block: (B, C)
+            # the peephole sources are sources of a gate's net input: stop-gradients when truncated
+            s = s.detach() if truncated else s
+            return (W_p[prow[kind]] * s).reshape(B, C, S).sum(dim=2)
+
+        net_in = net[:, a.rows_in]
+        if "in_gate" in prow:
+            net_in = net_in + peep("in_gate", s_prev)
+        y_in = torch.sigmoid(net_in)
+        if a.forget_gate:
+            net_phi = net[:, a.rows_phi]
+            if "forget_gate" in prow:
+                net_phi = net_phi + peep("forget_gate", s_prev)
+            y_phi = torch.sigmoid(net_phi)
+            carried = y_phi.repeat_interleave(S, dim=1) * s_prev          # the CEC, never detached
+        else:
+            y_phi, carried = net[:, :0], s_prev
+        s_c = carried + y_in.repeat_interleave(S, dim=1) * _g(a.g, net[:, a.rows_c])
+        h_c = _h(a.h, s_c)
+        if a.output_gates:
+            net_out = net[:, a.rows_out]
+            if "out_gate" in prow:
+                net_out = net_out + peep("out_gate", s_c)                 # the state just computed, s_c(t)
+            y_out = torch.sigmoid(net_out)
+            y_c = y_out.repeat_interleave(S, dim=1) * h_c
+        else:
+            y_out, y_c = net[:, :0], h_c
+        y_i = torch.sigmoid(net[:, a.rows_hidden])
+        return torch.cat([y_in, y_out, y_phi, y_c, y_i], dim=1), s_c, y_c, y_i
 
     def _prepare(self, x):
         W = self.W_h
@@ -256,11 +330,12 @@ class LSTM1997(torch.nn.Module):
         # input and bias parts of net(t) for every step at once; only the recurrent part is in the loop
         net_x = x @ W_h[:, :n_in].T + W_h[:, -1]                       # (B, T, n_hidden)
         W_rec = W_h[:, n_in:n_in + nh]
+        W_p = self._peepholes()
         y = x.new_zeros((B, nh))                                       # y_hidden(0) = 0
         s = x.new_zeros((B, a.n_cells))                                # s_c(0) = 0
         zo = []
         for t in range(T):
-            y, s, y_c, y_i = self._cell(net_x[:, t], W_rec, y, s, truncated)
+            y, s, y_c, y_i = self._cell(net_x[:, t], W_rec, y, s, truncated, W_p)
             zo.append(torch.cat([y_c, y_i], dim=1))
         zo = torch.stack(zo, dim=1) if T else x.new_zeros((B, 0, a.n_cells + a.hidden))
         # outputs read the current y_c(t), y_i(t) (spec §1.3), so they are computed for all steps at once
@@ -285,7 +360,8 @@ class LSTM1997(torch.nn.Module):
         y_prev, s_prev = state
         W_h, W_k = self._weights()
         net_x = x_t @ W_h[:, :a.n_in].T + W_h[:, -1]
-        y, s, y_c, y_i = self._cell(net_x, W_h[:, a.n_in:a.n_in + a.n_hidden], y_prev, s_prev, truncated)
+        y, s, y_c, y_i = self._cell(net_x, W_h[:, a.n_in:a.n_in + a.n_hidden], y_prev, s_prev, truncated,
+                                    self._peepholes())
         zo = [x_t] if a.outputs_see_inputs else []
         zo = torch.cat(zo + [y_c, y_i, x_t.new_ones((B, 1))], dim=1)
         return torch.sigmoid(zo @ W_k.T), (y, s)

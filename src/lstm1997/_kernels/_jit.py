@@ -11,7 +11,8 @@
 
 Every kernel is declared with ``@njit(**JIT)``; ``tests/test_kernels.py`` fails on a kernel
 that sets flags of its own. The one exception is ``JIT_NOALIAS``, the same flags plus ``noalias``, for the
-time loop of the lane kernel (``lanes.py: _lanes``), whose every array is an argument and a distinct
+time loops of the kernels (``lanes.py: _lanes``, ``lstm.py: _run``, ``variants.py: _run``), whose every
+array is an argument and a distinct
 array: it tells LLVM that the arrays do not overlap, and without it the loop vectoriser guards every
 short lane loop with run-time overlap checks (or gives up), which made the lane loops 3-4x slower at
 L = 4..16 (measured). Numba has the flag (``Flags.noalias``) but no decorator option for it; the option

@@ -18,7 +18,7 @@ from .two_sequence import TWO_SEQUENCE
 
 __all__ = ["EXPERIMENTS", "TABLES", "ALL", "lookup", "table_rows", "Experiment", "Row", "Column", "Trial", "readings_of",
            "TrialResult", "TrialRun", "run_trial", "summarize", "trial_figures", "trial_args", "open_trial",
-           "config_from_args", "OPEN_TRIAL"]
+           "config_from_args", "OPEN_TRIAL", "variant_of"]
 
 ALL = (REBER, LONG_LAG, TWO_SEQUENCE, ADDING, MULTIPLICATION, TEMPORAL_ORDER)
 
@@ -88,18 +88,26 @@ def table_rows(table: str, labels=None) -> tuple[Experiment, tuple]:
 OPEN_TRIAL = "lstm1997.experiments:open_trial"
 
 
-def trial_args(exp: Experiment, cfg, readings=()) -> dict:
+def trial_args(exp: Experiment, cfg, readings=(), variant: str | None = None) -> dict:
     """A JSON-able description of one trial: ``{"experiment": id, "params": {...}}`` for the spec's reading,
     plus ``"readings": [names]`` (sorted) under other readings (:mod:`.readings`), which are applied on top
-    of ``params`` when the trial is built; so a trial's readings are part of its identity in a store."""
+    of ``params`` when the trial is built, and ``"variant": name`` for a later cell variant
+    (:mod:`.variants`; absent for the 1997 cell); so a trial's readings and variant are part of its
+    identity in a store. The trial is built here once, so that a reading or variant that does not apply is
+    refused now, not in a worker."""
     from dataclasses import asdict
 
-    from .readings import resolve
+    from .readings import build_trial, resolve
+    from .variants import check_variant
 
     out = {"experiment": exp.id, "params": asdict(cfg)}
     names = resolve(exp, cfg, readings)
     if names:
         out["readings"] = list(names)
+    variant = check_variant(variant)
+    if variant is not None:
+        build_trial(exp, cfg, names, variant)
+        out["variant"] = variant
     return out
 
 
@@ -119,9 +127,14 @@ def readings_of(args: dict) -> tuple:
     return tuple(args.get("readings") or ()) if isinstance(args, dict) else ()
 
 
+def variant_of(args: dict) -> str | None:
+    """The cell variant of a trial described by :func:`trial_args` (``None``: the 1997 cell)."""
+    return args.get("variant") if isinstance(args, dict) else None
+
+
 def open_trial(args: dict, seed: int, checkpoint: bytes | None = None) -> TrialRun:
     """Start the trial described by ``args`` with ``seed``, or resume it from ``checkpoint``."""
     from .readings import build_trial
 
     exp, cfg = config_from_args(args)
-    return TrialRun(build_trial(exp, cfg, readings_of(args)), seed, checkpoint)
+    return TrialRun(build_trial(exp, cfg, readings_of(args), variant_of(args)), seed, checkpoint)

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..batch import Batch
 from ..learners import DivergenceError, TruncatedRTRL
+from ..learners.lanes import lanes_supported, update_lanes
 from ..network import LSTM, Architecture, init, predict
 from ..rnn import RNN, predict_rnn
 from .criteria import Check, Window, end_errors
@@ -177,23 +178,74 @@ class TrialRun:
     def advance(self, progress: Callable[[dict], object] | None = None) -> bool:
         """Train until the trial ends (returns True) or ``progress``, called after every chunk with the
         trial's figures so far, returns a true value (a pause: returns False; call again to go on)."""
-        tr, state, res = self.tr, self.state, self.res
         t0 = time.perf_counter()
         while not self.finished:
-            if self.done >= tr.max_sequences or not self.pending or res.status == "diverged":
+            if self._ends_now():
                 self._finish()
                 break
             self._chunk()
             if progress is not None:
-                el = self.seconds + time.perf_counter() - t0
-                stats = self.recent.stats()
-                if progress({"sequences": self.done, "seconds": el, "rate": self.done / el if el > 0 else 0.0,
-                             "steps": state.steps, "stage": self.pending[0].name if self.pending else "done",
-                             **{f"window_{k}": v for k, v in stats.items()}}) and not self._ends_now():
+                if progress(self._figures(self.seconds + time.perf_counter() - t0)) and not self._ends_now():
                     break
         self.seconds += time.perf_counter() - t0
-        res.seconds = self.seconds
+        self.res.seconds = self.seconds
         return self.finished
+
+    @staticmethod
+    def advance_group(runs: list, progress: Callable[[list], object] | None = None) -> list:
+        """Advance several trials together, one chunk each per round, until every one has ended or
+        ``progress``, called after every round with a list of figures (per run, those :meth:`advance` passes
+        to its callback, plus ``"finished"``), returns a true value (a pause). Returns per run whether it
+        has ended.
+
+        Each trial's numbers are those of :meth:`advance` alone: a round is, per trial, the three steps of
+        one chunk (:meth:`_prepare`, the learner's update, :meth:`_conclude`), only the updates of trials
+        that can share the lane kernel (:func:`~lstm1997.learners.lanes.update_lanes`: the paper's rule on
+        1997 LSTMs of one architecture, with the same ``per_step`` and ``delta``) are made together, in
+        calls of :data:`LANE_WIDTH` networks; every other update (a baseline net, another learner, a cell
+        variant, the few trials left over) is the one-network ``learner.update``. A replay of a prefix of a
+        chunk (a window stage held inside it), checks, growth, probes and divergence stay per trial, and a
+        trial that ends leaves the group, which goes on with the others. A run's ``seconds`` is its own
+        compute time plus an equal share of each lane call it took part in.
+        """
+        runs = list(runs)
+        if len({id(r) for r in runs}) != len(runs) or len({id(r.tr) for r in runs}) != len(runs):
+            raise ValueError("every trial of a group needs a TrialRun and a Trial of its own (stages and "
+                             "hooks keep per-trial state)")
+        clock = time.perf_counter
+        while True:
+            for r in runs:
+                if not r.finished and r._ends_now():
+                    t = clock()
+                    r._finish()
+                    r.seconds += clock() - t
+            active = [r for r in runs if not r.finished]
+            if not active:
+                break
+            chunks = []
+            for r in active:
+                t = clock()
+                chunks.append((r, *r._prepare()))
+                r.seconds += clock() - t
+            outs = _train_together(chunks, clock)
+            for (r, batch, snap), out in zip(chunks, outs):
+                t = clock()
+                r._conclude(batch, snap, out)
+                if r._ends_now():
+                    r._finish()
+                r.seconds += clock() - t
+            if progress is not None and progress([{**r._figures(r.seconds), "finished": r.finished} for r in runs]):
+                break
+        for r in runs:
+            r.res.seconds = r.seconds
+        return [r.finished for r in runs]
+
+    def _figures(self, seconds: float) -> dict:
+        """The figures passed to a progress callback after a chunk."""
+        stats = self.recent.stats()
+        return {"sequences": self.done, "seconds": seconds, "rate": self.done / seconds if seconds > 0 else 0.0,
+                "steps": self.state.steps, "stage": self.pending[0].name if self.pending else "done",
+                **{f"window_{k}": v for k, v in stats.items()}}
 
     def _ends_now(self) -> bool:
         return self.done >= self.tr.max_sequences or not self.pending or self.res.status == "diverged"
@@ -209,19 +261,39 @@ class TrialRun:
         self.res.stages[stage.name] = fig
 
     def _chunk(self) -> None:
-        tr, net, state, learner, res, pending = self.tr, self.net, self.state, self.learner, self.res, self.pending
-        done = self.done
+        """One chunk: :meth:`_prepare`, the learner's update, :meth:`_conclude` (a group of trials runs the
+        same three steps, with the update of many trials in one call of the lane kernel: :meth:`advance_group`)."""
+        batch, snap = self._prepare()
+        try:
+            out = self.learner.update(self.net, self.state, batch)
+        except DivergenceError as e:
+            out = e
+        self._conclude(batch, snap, out)
+
+    def _prepare(self) -> tuple:
+        """Draw the chunk's training sequences and, while a window stage is pending, snapshot what a replay
+        needs; returns ``(batch, snapshot or None)``."""
+        tr, net, state, done = self.tr, self.net, self.state, self.done
         # chunks stay aligned to multiples of `chunk` (after a replay the next one is shorter), so checks
         # fall exactly on multiples of their period
         batch = tr.sample(self.rngs["train"], min(tr.chunk - done % tr.chunk, tr.max_sequences - done))
-        windows = [s for s in pending if isinstance(s, Window)]
         # traces are reset at every sequence start: weights and counters are the whole state between sequences
+        windows = any(isinstance(s, Window) for s in self.pending)
         snap = ({k: v.copy() for k, v in _weights(net).items()}, state.sequences, state.steps) if windows else None
-        try:
-            Y = learner.update(net, state, batch)
-        except DivergenceError as e:
-            res.status, res.message, self.done = "diverged", str(e), e.sequence + 1
+        return batch, snap
+
+    def _conclude(self, batch, snap, out) -> None:
+        """Everything after the learner's update of a chunk: ``out`` is what ``learner.update(net, state,
+        batch)`` returned (the outputs) or the :class:`DivergenceError` it raised. Replays a prefix of the
+        chunk (one network, ``learner.update``) if a window stage first holds inside it, then errors,
+        criteria, checks, learning curve, growth hook, probes."""
+        tr, net, state, learner, res, pending = self.tr, self.net, self.state, self.learner, self.res, self.pending
+        done = self.done
+        if isinstance(out, DivergenceError):
+            res.status, res.message, self.done = "diverged", str(out), out.sequence + 1
             return
+        Y = out
+        windows = [s for s in pending if isinstance(s, Window)]
         err = tr.errors(Y, batch)
         # the first sequence after which the first pending stage, if a Window, holds
         hit = pending[0].first_hit(err) if isinstance(pending[0], Window) else None
@@ -392,3 +464,79 @@ def _holds_now(w: Window) -> bool:
     """Whether a window criterion holds on its committed window (after ``extend``)."""
     s = w.stats()
     return s["window"] >= w.window and s["wrong"] <= w.max_wrong and (w.beta is None or s["mae"] < w.beta)
+
+
+# ---- trials in lanes -------------------------------------------------------------------------
+
+#: networks per call of the lane kernel. Measured (thread CPU time, the paper's nets of 93 to 6064 weights
+#: but Exp. 2a's, on a 2-core AVX2 machine): 8 lanes train 1.1-2.1x as many net-steps per second as one
+#: network; 4 lanes 0.7-1.5x, 2 or 3 lanes 0.4-0.9x, other counts that are not a multiple of 8 mostly less
+#: than 8, 16 or 32 about as much as 8 (docs/decisions.md, D41)
+LANE_WIDTH = 8
+#: a group's left-over trials (fewer than LANE_WIDTH) still go to the lane kernel, padded with idle lanes
+#: to LANE_WIDTH, if at least this many (a call of 8 lanes costs 3.8-7.4 one-network updates)
+LANE_PAD_FROM = 6
+#: the lane kernel does not skip the zero inputs of one-hot data at the output units: nets whose output
+#: units see more inputs than this train slower in lanes (Exp. 2a, 101 inputs: 0.6x) and train alone
+_LANE_OUTPUT_INPUTS = 16
+
+
+def _lane_key(run: TrialRun):
+    """Runs with equal keys can train in one call of the lane kernel; ``None``: this run trains alone."""
+    net, learner = run.net, run.learner
+    if not lanes_supported(learner, net) or not getattr(net.arch, "is_1997", True):
+        return None
+    a = net.arch
+    if a.outputs_see_inputs and a.n_in > _LANE_OUTPUT_INPUTS:
+        return None
+    return (a, learner.per_step, learner.delta)
+
+
+def _train_together(chunks: list, clock: Callable[[], float]) -> list:
+    """The learner updates of a round of :meth:`TrialRun.advance_group`: ``chunks`` is ``[(run, batch,
+    snapshot)]``; returns per chunk what ``run.learner.update(run.net, run.state, batch)`` returns, or the
+    :class:`DivergenceError` it raises. Adds each run's compute time to its ``seconds``."""
+    outs: list = [None] * len(chunks)
+    by_key: dict = {}
+    alone = []
+    for k, (run, _, _) in enumerate(chunks):
+        key = _lane_key(run)
+        if key is None:
+            alone.append(k)
+        else:
+            by_key.setdefault(key, []).append(k)
+    calls = []
+    for ks in by_key.values():
+        full = len(ks) - len(ks) % LANE_WIDTH
+        calls += [ks[i: i + LANE_WIDTH] for i in range(0, full, LANE_WIDTH)]
+        rest = ks[full:]
+        if len(rest) >= LANE_PAD_FROM:
+            calls.append(rest)
+        else:
+            alone += rest
+    for ks in calls:
+        t = clock()
+        runs = [chunks[k][0] for k in ks]
+        learners, nets, states = [r.learner for r in runs], [r.net for r in runs], [r.state for r in runs]
+        batches = [chunks[k][1] for k in ks]
+        for _ in range(LANE_WIDTH - len(ks)):     # idle lanes: a copy of a net, no sequences
+            pad = nets[0].copy()
+            learners.append(learners[0])
+            nets.append(pad)
+            states.append(learners[0].init(pad))
+            batches.append(batches[0][:0])
+        got = update_lanes(learners, nets, states, batches)
+        for k, o in zip(ks, got):
+            outs[k] = o if isinstance(o, DivergenceError) else np.ascontiguousarray(o)
+        share = (clock() - t) / len(ks)
+        for r in runs:
+            r.seconds += share
+    for k in sorted(alone):
+        run, batch, _ = chunks[k]
+        t = clock()
+        try:
+            outs[k] = run.learner.update(run.net, run.state, batch)
+        except DivergenceError as e:
+            outs[k] = e
+        run.seconds += clock() - t
+    return outs

@@ -75,7 +75,7 @@ def _cells_see_inputs_only(net: LSTM, rng) -> LSTM:
     rows, cols = _recurrent_to_cells(net)
     mh = net.mask_h.copy()
     mh[rows, cols] = False
-    return LSTM(net.arch, net.W_h * mh, net.W_k, mh, net.mask_k)
+    return LSTM(net.arch, net.W_h * mh, net.W_k, mh, net.mask_k, W_p=net.W_p, mask_p=net.mask_p)
 
 
 def _recurrent_to_cells_zero(net: LSTM, rng) -> LSTM:
@@ -316,12 +316,15 @@ def _configured(cfg, names):
     return replace(cfg, **over) if over else cfg
 
 
-def weight_count(exp, cfg, names=()) -> int:
-    """The paper-style weight count of ``cfg``'s net under the readings: the architecture's count, less the
-    connections a reading removes for good (connections that sequential construction adds later count)."""
+def weight_count(exp, cfg, names=(), variant: str | None = None) -> int:
+    """The paper-style weight count of ``cfg``'s net under the readings (and the cell ``variant``, if any:
+    its forget-gate and peephole weights count): the architecture's count, less the connections a reading
+    removes for good (connections that sequential construction adds later count)."""
+    from .variants import apply_variant
+
     names = resolve(exp, cfg, names)
     cfg2 = _configured(cfg, names)
-    base, tr = exp.make_trial(cfg2), build_trial(exp, cfg, names)
+    base, tr = apply_variant(exp.make_trial(cfg2), variant), build_trial(exp, cfg, names, variant)
     if getattr(cfg2, "method", "LSTM") != "LSTM":
         return int(tr.arch.n_weights)
 
@@ -330,14 +333,17 @@ def weight_count(exp, cfg, names=()) -> int:
     return int(tr.arch.n_weights - (present(base) - present(tr)))
 
 
-def build_trial(exp, cfg, names=()) -> Trial:
-    """The :class:`Trial` of ``cfg`` under the readings ``names`` (none: the spec's reading, exactly)."""
+def build_trial(exp, cfg, names=(), variant: str | None = None) -> Trial:
+    """The :class:`Trial` of ``cfg`` under the readings ``names`` (none: the spec's reading, exactly), with
+    the cell ``variant`` (:mod:`.variants`; ``None``: the 1997 cell) applied last."""
+    from .variants import apply_variant
+
     names = resolve(exp, cfg, names)
     if not names:
-        return exp.make_trial(cfg)
+        return apply_variant(exp.make_trial(cfg), variant)
     cfg2 = _configured(cfg, names)
     tr = exp.make_trial(cfg2)
     for n in names:
         if READINGS[n].trial is not None:
             tr = READINGS[n].trial(tr, cfg2)
-    return tr
+    return apply_variant(tr, variant)

@@ -5,6 +5,7 @@ exact RTRL, full BPTT and Elman training."""
 from .truncated_rtrl import DivergenceError as DivergenceError
 from .truncated_rtrl import RTRLState as RTRLState
 from .truncated_rtrl import TruncatedRTRL as TruncatedRTRL
+from .truncated_rtrl import VariantRTRLState as VariantRTRLState
 from .bptt import BPTT as BPTT
 from .bptt import BPTTState as BPTTState
 from .bptt import bptt_gradient as bptt_gradient

@@ -41,6 +41,18 @@ of :class:`~lstm1997.TruncatedRTRL` with ``per_step=False`` on that sequence.
 With ``truncated=False`` the gradient is the exact one (every recurrent path).
 
 Gradients of absent connections (masked weights, absent biases) are returned as exactly 0.
+
+The later cell variants (forget gates, peepholes; see :mod:`lstm1997.network`) have a backward pass of
+their own (:func:`_forward_backward_variant`), written the same way. Its new lines::
+
+    forward:  s(t) = y_phi(t) s(t-1) + y_in g(net_c)
+    backward: dL/dy_phi_j += sum_v s_jv(t-1) dL/ds_jv(t)      dL/ds(t-1) = y_phi(t) dL/ds(t)   (both graphs)
+    forward:  net_in_j += sum_v p_in[jv] s_jv(t-1), net_phi_j likewise, net_out_j += sum_v p_out[jv] s_jv(t)
+    backward: dL/dp_in[jv] = dnet_in_j s_jv(t-1), dL/dp_phi[jv] = dnet_phi_j s_jv(t-1),
+              dL/dp_out[jv] = dnet_out_j s_jv(t)                                           (both graphs)
+              dL/ds_jv(t)   += p_out[jv] dnet_out_j,  dL/ds_jv(t-1) += p_in[jv] dnet_in_j + p_phi[jv] dnet_phi_j
+                                                         (full graph only: the peephole sources are
+                                                          stop-gradients in the truncated graph)
 """
 
 from __future__ import annotations
@@ -68,8 +80,11 @@ def _check_sequence(net: LSTM, x, d) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _forward_backward(net: LSTM, x: np.ndarray, d: np.ndarray, truncated: bool):
-    """Loss, dL/dW_h, dL/dW_k (masked) and the outputs y_k (T, K) of one sequence."""
+    """Loss, dL/dW_h, dL/dW_k (masked) and the outputs y_k (T, K) of one sequence (the 1997 cell; a net
+    with a cell variant goes to :func:`_forward_backward_variant`, and then dL/dW_p comes fifth)."""
     a = net.arch
+    if not a.is_1997:
+        return _forward_backward_variant(net, x, d, truncated)
     C, S, n_in, nh = a.blocks, a.cells, a.n_in, a.n_hidden
     rows_in, rows_out, rows_c, rows_hid = a.rows_in, a.rows_out, a.rows_c, a.rows_hidden
     oc0 = n_in if a.outputs_see_inputs else 0          # first cell column of W_k
@@ -154,7 +169,103 @@ def _forward_backward(net: LSTM, x: np.ndarray, d: np.ndarray, truncated: bool):
     return loss, dW_h, dW_k, Y
 
 
-def bptt_gradient(net: LSTM, x, d, truncated: bool = False) -> tuple[float, np.ndarray, np.ndarray]:
+def _forward_backward_variant(net: LSTM, x: np.ndarray, d: np.ndarray, truncated: bool):
+    """As :func:`_forward_backward` for a net with forget gates and/or peepholes: loss, dL/dW_h, dL/dW_k,
+    the outputs y_k (T, K) and dL/dW_p (masked)."""
+    a = net.arch
+    C, S, n_in, nh = a.blocks, a.cells, a.n_in, a.n_hidden
+    rows_in, rows_out, rows_phi, rows_c, rows_hid = a.rows_in, a.rows_out, a.rows_phi, a.rows_c, a.rows_hidden
+    oc0 = n_in if a.outputs_see_inputs else 0
+    cols_c = slice(oc0, oc0 + a.n_cells)
+    cols_hid = slice(oc0 + a.n_cells, oc0 + a.n_cells + a.hidden)
+    prow = {g: r for r, g in enumerate(a.peephole_gates)}     # rows of W_p
+    T = x.shape[0]
+
+    def per_block(v):                   # (C*S,) -> (C,), summed over each block's cells
+        return v.reshape(C, S).sum(axis=1)
+
+    # ---- forward pass: reset, then record every step ----
+    y_prev = np.zeros(nh)
+    s = np.zeros(a.n_cells)
+    rec = []
+    for t in range(T):
+        o = step(net, x[t], y_prev, s)
+        rec.append(o)
+        y_prev, s = o.y_hidden, o.s_c
+    Y = np.array([o.y_k for o in rec], dtype=np.float64).reshape(T, a.n_out)
+
+    has = ~np.isnan(d)
+    err = np.where(has, Y - np.where(has, d, 0.0), 0.0)
+    loss = 0.5 * float(np.sum(err * err))
+
+    # ---- backward pass ----
+    dW_h = np.zeros_like(net.W_h)
+    dW_k = np.zeros_like(net.W_k)
+    dW_p = np.zeros_like(net.W_p)
+    ds = np.zeros(a.n_cells)        # dL/ds(t), flowing back along the CEC
+    dy_rec = np.zeros(nh)           # dL/dy_hidden(t) from the hidden units of step t+1
+    for t in range(T - 1, -1, -1):
+        o = rec[t]
+        delta_k = o.y_k * (1.0 - o.y_k) * err[t]                                  # eq. 19
+        dW_k += np.outer(delta_k, o.zo)                                            # eq. 22
+        dzo = net.W_k.T @ delta_k
+        dy_c = dzo[cols_c] + dy_rec[rows_c]
+        dy_hid = dzo[cols_hid] + dy_rec[rows_hid]
+        dy_in = dy_rec[rows_in].copy()
+        dy_out = dy_rec[rows_out].copy()
+        dy_phi = dy_rec[rows_phi].copy()
+
+        # forward: y_c = y_out h(s(t))
+        _, hp = squash_h(a.h, o.s_c)
+        if a.output_gates:
+            dy_out += per_block(o.h_c * dy_c)
+        ds = ds + np.repeat(o.y_out, S) * hp * dy_c
+
+        # forward: y_out = f(net_out), net_out += sum_v p_out s(t)   (the peephole sees this step's state)
+        dnet = np.zeros(nh)
+        if a.output_gates:
+            dnet[rows_out] = o.y_out * (1.0 - o.y_out) * dy_out
+            if "out_gate" in prow:
+                dnet_out_c = np.repeat(dnet[rows_out], S)
+                dW_p[prow["out_gate"]] += dnet_out_c * o.s_c
+                if not truncated:
+                    ds = ds + net.W_p[prow["out_gate"]] * dnet_out_c
+
+        # forward: s(t) = y_phi s(t-1) + y_in g(net_c)
+        _, gp = squash_g(a.g, o.net_c)
+        dy_in += per_block(o.g_c * ds)
+        dnet[rows_c] = np.repeat(o.y_in, S) * gp * ds
+        if a.forget_gate:
+            dy_phi += per_block(o.s_prev * ds)
+
+        # forward: y_in = f(net_in), y_phi = f(net_phi), y_i = f(net_i)
+        dnet[rows_in] = o.y_in * (1.0 - o.y_in) * dy_in
+        if a.forget_gate:
+            dnet[rows_phi] = o.y_phi * (1.0 - o.y_phi) * dy_phi
+        dnet[rows_hid] = o.y_hid * (1.0 - o.y_hid) * dy_hid
+
+        # forward: net = W_h z (+ peepholes from s(t-1) into the input and forget gates)
+        dW_h += np.outer(dnet, o.z)
+        ds_prev = np.repeat(o.y_phi, S) * ds if a.forget_gate else ds     # the CEC, kept in both graphs
+        for kind, rows in (("in_gate", rows_in), ("forget_gate", rows_phi)):
+            if kind in prow:
+                dnet_c = np.repeat(dnet[rows], S)
+                dW_p[prow[kind]] += dnet_c * o.s_prev
+                if not truncated:
+                    ds_prev = ds_prev + net.W_p[prow[kind]] * dnet_c
+        if truncated:
+            dy_rec = np.zeros(nh)
+        else:
+            dy_rec = (net.W_h.T @ dnet)[n_in:n_in + nh]
+        ds = ds_prev
+
+    dW_h = np.where(net.mask_h, dW_h, 0.0)
+    dW_k = np.where(net.mask_k, dW_k, 0.0)
+    dW_p = np.where(net.mask_p, dW_p, 0.0)
+    return loss, dW_h, dW_k, Y, dW_p
+
+
+def bptt_gradient(net: LSTM, x, d, truncated: bool = False) -> tuple:
     """Loss and exact gradient of one sequence.
 
     Parameters
@@ -172,10 +283,14 @@ def bptt_gradient(net: LSTM, x, d, truncated: bool = False) -> tuple[float, np.n
     loss : ``1/2 sum_t sum_k (d_k(t) - y_k(t))^2`` over present targets.
     dW_h, dW_k : ``dloss/dW_h``, ``dloss/dW_k``, shaped like ``net.W_h``, ``net.W_k``, exactly 0
         on absent connections.
+    dW_p : only for a net with peepholes (then a 4-tuple is returned): ``dloss/dW_p``, shaped like
+        ``net.W_p``. A net without peepholes (the 1997 cell, or forget gates only) gives the 3-tuple.
     """
     x, d = _check_sequence(net, x, d)
-    loss, dW_h, dW_k, _ = _forward_backward(net, x, d, bool(truncated))
-    return loss, dW_h, dW_k
+    out = _forward_backward(net, x, d, bool(truncated))
+    if net.arch.peepholes:
+        return out[0], out[1], out[2], out[4]
+    return out[0], out[1], out[2]
 
 
 @dataclass
@@ -224,9 +339,12 @@ class BPTT:
             x, d = batch[i]
             # saturating sigmoids may overflow exp() harmlessly; divergence is checked below
             with np.errstate(over="ignore", invalid="ignore"):
-                _, dW_h, dW_k, Yi = _forward_backward(net, x, d, bool(self.truncated))
+                out = _forward_backward(net, x, d, bool(self.truncated))
+                _, dW_h, dW_k, Yi = out[:4]
                 net.W_h -= lr * dW_h
                 net.W_k -= lr * dW_k
+                if len(out) > 4:
+                    net.W_p -= lr * out[4]
             Y[batch.offsets[i]:batch.offsets[i + 1]] = Yi
             if not net.is_finite():
                 advance_counters(state, batch, i)

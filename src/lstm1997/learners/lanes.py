@@ -21,8 +21,10 @@ _DENSE_UP_TO = 16      # one-hot batches with at most this many inputs run throu
 
 
 def lanes_supported(learner, net) -> bool:
-    """Whether ``learner`` training ``net`` can run in a lane (the paper's rule, compiled, on an LSTM)."""
-    return isinstance(learner, TruncatedRTRL) and learner.backend == "numba" and isinstance(net, LSTM)
+    """Whether ``learner`` training ``net`` can run in a lane (the paper's rule, compiled, on a 1997 LSTM:
+    the cell variants run one net at a time)."""
+    return (isinstance(learner, TruncatedRTRL) and learner.backend == "numba" and isinstance(net, LSTM)
+            and net.arch.is_1997)
 
 
 def update_lanes(learners, nets, states, batches) -> list:
@@ -40,6 +42,9 @@ def update_lanes(learners, nets, states, batches) -> list:
     if L == 0 or not (len(learners) == len(states) == len(batches) == L):
         raise ValueError("update_lanes needs one learner, state and batch per network, and at least one network")
     arch = nets[0].arch
+    if not arch.is_1997:
+        raise ValueError("lanes run the 1997 cell only: a net with forget gates or peepholes trains with "
+                         "learner.update(net, state, batch), one net at a time")
     per_step = learners[0].per_step
     for lr_, net, st, b in zip(learners, nets, states, batches):
         if not lanes_supported(lr_, net):

@@ -25,6 +25,32 @@ Error arriving at a gate or cell input is not propagated further back in time (t
 only the CEC carries error across time steps. Absent connections are never updated; the CEC
 self-weight is fixed at 1.0 and is not a parameter.
 
+The later cell variants (``Architecture(forget_gate=True)``, Gers, Schmidhuber & Cummins 2000;
+``Architecture(peepholes=True)``, Gers, Schraudolph & Schmidhuber 2002; not in the 1997 paper) are trained
+by the same truncation: every source of a gate's or cell input's net input is cut -- x(t), y_hidden(t-1),
+the bias, and the peephole sources s(t-1) (input and forget gates) and s(t) (output gate) -- while the CEC
+path s(t-1) -> s(t) stays attached, now scaled by the forget gate: ``s(t) = y_phi(t) s(t-1) + y_in g``.
+The traces (``y_phi = 1`` without forget gates, which gives back eqs. 25 and 27)::
+
+    dS_c  [jv, m](t) = y_phi_j(t) dS_c  [jv, m](t-1) + y_in_j(t) g'(net_c_jv(t))     y^m
+    dS_in [jv, m](t) = y_phi_j(t) dS_in [jv, m](t-1) + g(net_c_jv(t)) f'_in(net_in_j)  y^m
+    dS_phi[jv, m](t) = y_phi_j(t) dS_phi[jv, m](t-1) + s_jv(t-1) f'_phi(net_phi_j(t))  y^m
+
+and, with peepholes, for the peephole weight from cell v' of block j (source s_jv'(t-1), detached)::
+
+    dP_in [jv, v'](t)  = y_phi_j(t) dP_in [jv, v'](t-1)  + g(net_c_jv(t)) f'_in(net_in_j)  s_jv'(t-1)
+    dP_phi[jv, v'](t)  = y_phi_j(t) dP_phi[jv, v'](t-1)  + s_jv(t-1) f'_phi(net_phi_j)      s_jv'(t-1)
+
+Updates at a step with a target, beside the 1997 ones (which keep their form with these traces)::
+
+    w[phi_j, m]   += lr sum_v e_s_jv dS_phi[jv, m]
+    p[in_j, jv']  += lr sum_v e_s_jv dP_in[jv, v']      p[phi_j, jv'] += lr sum_v e_s_jv dP_phi[jv, v']
+    p[out_j, jv]  += lr e_out_j s_jv(t)                 (the output gate's peephole: no trace)
+
+``-lr`` times the gradient of that truncated graph (``bptt_gradient(net, x, d, truncated=True)``) is again
+exactly the per-sequence update. The 1997 cell runs in its own kernel (``_kernels/lstm.py``), unchanged;
+the variants in ``_kernels/variants.py``.
+
 .. warning::
    Reading implemented (spec §2.5, reading 2): with ``per_step=True`` (default) each step's update
    is applied at once, so later steps of the same sequence see the new weights (RTRL real-time
@@ -35,14 +61,14 @@ self-weight is fixed at 1.0 and is not a parameter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..batch import Batch
 from ..network import LSTM, _check_batch, _run_kernel, squash_g, squash_h, step
 
-__all__ = ["TruncatedRTRL", "RTRLState", "DivergenceError"]
+__all__ = ["TruncatedRTRL", "RTRLState", "VariantRTRLState", "DivergenceError"]
 
 
 class DivergenceError(FloatingPointError):
@@ -67,6 +93,22 @@ class RTRLState:
     dS_c: np.ndarray
     sequences: int = 0
     steps: int = 0
+
+
+def _empty() -> np.ndarray:
+    return np.zeros((0, 0))
+
+
+@dataclass
+class VariantRTRLState(RTRLState):
+    """The state for a net with forget gates and/or peepholes: the 1997 traces plus ``dS_phi`` ``(C*S,
+    n_src)`` (forget-gate weights) and ``dP_in``, ``dP_phi`` ``(C*S, S)`` (peephole weights of the input
+    and forget gates); each ``(0, 0)`` where the architecture lacks what it differentiates. (A class of its
+    own, so that the state of a 1997 net has exactly the fields it always had.)"""
+
+    dS_phi: np.ndarray = field(default_factory=_empty)
+    dP_in: np.ndarray = field(default_factory=_empty)
+    dP_phi: np.ndarray = field(default_factory=_empty)
 
 
 @dataclass(frozen=True)
@@ -100,7 +142,13 @@ class TruncatedRTRL:
 
     def init(self, net: LSTM) -> RTRLState:
         a = net.arch
-        return RTRLState(np.zeros((a.n_cells, a.n_src)), np.zeros((a.n_cells, a.n_src)))
+        if a.is_1997:
+            return RTRLState(np.zeros((a.n_cells, a.n_src)), np.zeros((a.n_cells, a.n_src)))
+        S = a.cells
+        return VariantRTRLState(np.zeros((a.n_cells, a.n_src)), np.zeros((a.n_cells, a.n_src)),
+                                dS_phi=np.zeros((a.n_cells, a.n_src)) if a.forget_gate else _empty(),
+                                dP_in=np.zeros((a.n_cells, S)) if a.peepholes else _empty(),
+                                dP_phi=np.zeros((a.n_cells, S)) if a.peepholes and a.forget_gate else _empty())
 
     def update(self, net: LSTM, state: RTRLState, batch: Batch, outputs: str = "all") -> np.ndarray:
         """Train ``net`` in place, online, on every sequence of ``batch`` in order.
@@ -113,8 +161,15 @@ class TruncatedRTRL:
         place. Raises :class:`DivergenceError` naming the sequence if a weight becomes NaN or inf.
         """
         _check_batch(net, batch)
-        if state.dS_in.shape != (net.arch.n_cells, net.arch.n_src):
+        if state.dS_in.shape != (net.arch.n_cells, net.arch.n_src) or \
+                isinstance(state, VariantRTRLState) == net.arch.is_1997:
             raise ValueError("state does not belong to this network (call init(net))")
+        traces = None
+        if not net.arch.is_1997:
+            want = self.init(net)
+            traces = (state.dS_phi, state.dP_in, state.dP_phi)
+            if any(t.shape != w.shape for t, w in zip(traces, (want.dS_phi, want.dP_in, want.dP_phi))):
+                raise ValueError("state does not belong to this network (call init(net))")
         if outputs not in _OUTPUTS:
             raise ValueError(f"outputs must be one of {', '.join(map(repr, _OUTPUTS))}, got {outputs!r}")
         if self.backend == "numba":
@@ -122,10 +177,14 @@ class TruncatedRTRL:
             rows = batch.n_steps if y_mode == 0 else (_target_steps(batch).sum() if y_mode == 1 else 0)
             Y = np.empty((int(rows), net.arch.n_out))
             bad = _run_kernel(net, batch, Y, state.dS_in, state.dS_c, float(self.lr), True, bool(self.per_step),
-                              y_mode, DELTAS.index(self.delta))
+                              y_mode, DELTAS.index(self.delta), traces)
         else:
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is reported below
-                Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step), self.delta)
+                if net.arch.is_1997:
+                    Y, bad = _reference_update(net, state, batch, float(self.lr), bool(self.per_step), self.delta)
+                else:
+                    Y, bad = _reference_update_variant(net, state, batch, float(self.lr), bool(self.per_step),
+                                                       self.delta)
             if outputs == "targets":
                 Y = Y[_target_steps(batch)]
             elif outputs == "none":
@@ -210,6 +269,96 @@ def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_
                 dW_k[:] = 0.0
         net.W_h += dW_h
         net.W_k += dW_k
+        if not net.is_finite():
+            return Y, i
+    return Y, -1
+
+
+def _reference_update_variant(net: LSTM, state: VariantRTRLState, batch: Batch, lr: float, per_step: bool,
+                              delta: str = "logistic"):
+    """The rule for a net with forget gates and/or peepholes in plain NumPy, written for clarity (one step
+    at a time, using :func:`lstm1997.network.step`; the equations of the module docstring). Mirrors the
+    order of operations of ``_kernels/variants.py``."""
+    a = net.arch
+    S, C = a.cells, a.blocks
+    Y = np.empty((batch.n_steps, a.n_out))
+    rows_in = np.arange(a.rows_in.start, a.rows_in.stop)
+    oc0 = a.n_in if a.outputs_see_inputs else 0
+    prow = {g: r for r, g in enumerate(a.peephole_gates)}     # rows of W_p
+
+    def per_block(x):                  # (C*S, ...) summed over the cells of each block -> (C, ...)
+        return x.reshape(C, S, *x.shape[1:]).sum(axis=1)
+
+    def own_block(s):                  # (C*S,) -> (C*S, S): row jv holds s_j0 .. s_j(S-1)
+        return np.repeat(s.reshape(C, S), S, axis=0)
+
+    for i in range(len(batch)):
+        x, d = batch[i]
+        y_prev = np.zeros(a.n_hidden)
+        s = np.zeros(a.n_cells)
+        for tr in (state.dS_in, state.dS_c, state.dS_phi, state.dP_in, state.dP_phi):
+            tr[:] = 0.0
+        dW_h = np.zeros_like(net.W_h)
+        dW_k = np.zeros_like(net.W_k)
+        dW_p = np.zeros_like(net.W_p)
+        for t in range(x.shape[0]):
+            o = step(net, x[t], y_prev, s)
+            phi = np.repeat(o.y_phi, S)[:, None]                        # the CEC's factor y_phi(t)
+            a_in = np.repeat(o.y_in * (1 - o.y_in), S) * o.g_c          # g(net_c) f'_in
+            _, gp = squash_g(a.g, o.net_c)
+            _, hp = squash_h(a.h, o.s_c)
+            a_c = np.repeat(o.y_in, S) * gp                              # y_in g'(net_c)
+            if a.forget_gate:
+                a_phi = o.s_prev * np.repeat(o.y_phi * (1 - o.y_phi), S)   # s(t-1) f'_phi
+                state.dS_in[:] = phi * state.dS_in + np.outer(a_in, o.z)
+                state.dS_c[:] = phi * state.dS_c + np.outer(a_c, o.z)
+                state.dS_phi[:] = phi * state.dS_phi + np.outer(a_phi, o.z)
+                if a.peepholes:
+                    state.dP_in[:] = phi * state.dP_in + a_in[:, None] * own_block(o.s_prev)
+                    state.dP_phi[:] = phi * state.dP_phi + a_phi[:, None] * own_block(o.s_prev)
+            else:
+                state.dS_in += np.outer(a_in, o.z)
+                state.dS_c += np.outer(a_c, o.z)
+                state.dP_in += a_in[:, None] * own_block(o.s_prev)
+            Y[batch.offsets[i] + t] = o.y_k
+            y_prev, s = o.y_hidden, o.s_c
+            has = ~np.isnan(d[t])
+            if not has.any():
+                continue
+            fk = {"logistic": o.y_k * (1 - o.y_k), "linear": 1.0, "flat-spot": o.y_k * (1 - o.y_k) + 0.1}[delta]
+            e_k = np.where(has, fk * (np.where(has, d[t], 0.0) - o.y_k), 0.0)
+            back = net.W_k[:, oc0:oc0 + a.n_cells + a.hidden].T @ e_k
+            back_c, back_hid = back[: a.n_cells], back[a.n_cells:]
+            e_s = np.repeat(o.y_out, S) * hp * back_c
+            g_h = np.zeros_like(net.W_h)
+            g_p = np.zeros_like(net.W_p)
+            g_h[rows_in] = per_block(e_s[:, None] * state.dS_in)
+            g_h[a.rows_c] = e_s[:, None] * state.dS_c
+            if a.forget_gate:
+                g_h[a.rows_phi] = per_block(e_s[:, None] * state.dS_phi)
+            if a.output_gates:
+                e_out = o.y_out * (1 - o.y_out) * per_block(o.h_c * back_c)
+                g_h[a.rows_out] = np.outer(e_out, o.z)
+                if a.peepholes:
+                    g_p[prow["out_gate"]] = np.repeat(e_out, S) * o.s_c
+            if a.peepholes:
+                g_p[prow["in_gate"]] = per_block(e_s[:, None] * state.dP_in).ravel()
+                if a.forget_gate:
+                    g_p[prow["forget_gate"]] = per_block(e_s[:, None] * state.dP_phi).ravel()
+            g_h[a.rows_hidden] = np.outer(o.y_hid * (1 - o.y_hid) * back_hid, o.z)
+            dW_h += lr * g_h * net.mask_h
+            dW_k += lr * np.outer(e_k, o.zo) * net.mask_k
+            dW_p += lr * g_p * net.mask_p
+            if per_step:
+                net.W_h += dW_h
+                net.W_k += dW_k
+                net.W_p += dW_p
+                dW_h[:] = 0.0
+                dW_k[:] = 0.0
+                dW_p[:] = 0.0
+        net.W_h += dW_h
+        net.W_k += dW_k
+        net.W_p += dW_p
         if not net.is_finite():
             return Y, i
     return Y, -1

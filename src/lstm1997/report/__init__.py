@@ -52,6 +52,8 @@ def _row_cells(rd: RowData, columns) -> list[str]:
     p = rd.paper
     success, sequences = paper_text(p, "–")
     weights = p.get("weights_text") or _fmt(p.get("weights"))
+    if rd.weights is not None and not rd.cited and rd.weights != p.get("weights"):
+        weights += f" (ours {rd.weights:,})"
     if rd.cited:
         return [rd.label, weights, "cited", f"– (paper {rd.paper_trials})", success, "–",
                 sequences, "cited, not re-run: " + rd.cited, "–", "–"] + ["–"] * len(columns)

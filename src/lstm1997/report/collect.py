@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..experiments import TABLES, TrialResult, config_from_args, summarize, trial_figures
+from ..experiments.readings import weight_count
 
 __all__ = ["RowData", "TableData", "FinalNetwork", "collect", "final_network"]
 
@@ -29,16 +30,20 @@ class RowData:
     version: str | None = None
     tag: str | None = None
     readings: tuple = ()                 # the readings the trials ran under (empty: the spec's)
+    variant: str | None = None           # the later cell variant the trials ran with (None: the 1997 cell)
 
     @property
     def name(self) -> str:
-        """The row's label, with its readings where they are not the spec's."""
-        return self.label + (f" [{', '.join(self.readings)}]" if self.readings else "")
+        """The row's label, with its readings where they are not the spec's and its cell variant where it is
+        not the 1997 cell."""
+        return (self.label + (f" [{', '.join(self.readings)}]" if self.readings else "")
+                + (f" <{self.variant}>" if self.variant else ""))
     planned: int = 0                     # trials registered for the row in the store
     trials: list = field(default_factory=list)     # trial_figures of finished trials (seed order)
     curves: list = field(default_factory=list)     # per finished trial: [(sequences, mae, mse, wrong), ...]
     ids: list = field(default_factory=list)        # store ids of the finished trials
     params: dict = field(default_factory=dict)
+    weights: int | None = None           # our net's weight count under the readings and variant
     ours: dict | None = None
     seconds: float = 0.0
 
@@ -80,7 +85,7 @@ def collect(store) -> list[TableData]:
                 recs = store.records(tag=tag)
                 done = [r for r in recs if r["status"] == "done" and r["result"]]
                 rd = RowData(**base, cap=t["cap"], version=t["version"], tag=tag, planned=len(recs),
-                             readings=tuple(t.get("readings") or ()))
+                             readings=tuple(t.get("readings") or ()), variant=t.get("variant"))
                 for r in done:
                     res = TrialResult.from_dict(r["result"])
                     rd.trials.append(trial_figures(res, row.stage))
@@ -91,7 +96,9 @@ def collect(store) -> list[TableData]:
                     try:
                         from dataclasses import asdict
 
-                        rd.params = asdict(config_from_args(recs[0]["args"])[1])
+                        exp_, cfg_ = config_from_args(recs[0]["args"])
+                        rd.params = asdict(cfg_)
+                        rd.weights = weight_count(exp_, cfg_, rd.readings, rd.variant)
                     except ValueError:
                         rd.params = {}
                 rd.ours = summarize(rd.trials) if rd.trials else None

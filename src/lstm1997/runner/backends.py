@@ -1,6 +1,8 @@
 """Where segments of trials run: in the calling process (``workers=1``), in local worker processes, or on
-a Dask distributed cluster. All three run the same :func:`~.worker.run_segment` on the same inputs, so
-they give the same numbers; they differ only in how work is handed out and how a stop is requested."""
+a Dask distributed cluster. All three run the same :func:`~.worker.run_group_segment` on the same inputs
+(a group of one or more trials, one task), so they give the same numbers; they differ only in how work is
+handed out and how a stop is requested. ``submit(jobs, checkpoints, seconds, sequences, end_on_finish)``
+returns a future of the list of per-trial segment results."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import uuid
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
-from .worker import _hooks, init_local_worker, run_local_segment, run_segment
+from .worker import _hooks, init_local_worker, run_group_segment, run_local_segment
 
 __all__ = ["RunnerError", "WorkerDied", "InProcess", "LocalPool", "DaskCluster"]
 
@@ -36,12 +38,13 @@ class InProcess:
         self.capacity, self._stop, self._on_progress = 1, stop, on_progress
         self.workers = 1
 
-    def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
+    def submit(self, jobs, checkpoints, seconds, sequences, end_on_finish=False) -> cf.Future:
         fut: cf.Future = cf.Future()
         saved = dict(_hooks)
         _hooks.update(progress=self._on_progress, stop=None)
         try:
-            fut.set_result(run_segment(job, checkpoint, seconds, sequences, stop=self._stop))
+            fut.set_result(run_group_segment(jobs, checkpoints, seconds, sequences, stop=self._stop,
+                                             end_on_finish=end_on_finish))
         except KeyboardInterrupt:
             raise
         except Exception as e:          # a trial's own failure: reported per trial by the runner
@@ -64,6 +67,9 @@ class InProcess:
     def request_stop(self) -> None:
         pass            # the stop callable passed in already sees the runner's flag
 
+    def rebalance(self, on: bool) -> None:
+        pass            # one worker: never idle while a group runs
+
     def close(self, kill: bool = False) -> None:
         pass
 
@@ -77,20 +83,20 @@ class LocalPool:
 
     A worker process that dies (killed, out of memory) breaks a ``ProcessPoolExecutor``; then this pool
     starts a fresh one and submits every segment in flight again, from the same input (so the numbers
-    do not change). The trial whose process died is known (each segment says which process runs it);
-    after ``MAX_DEATHS`` deaths under the same trial, that trial fails (:class:`WorkerDied`) and the
-    others go on, like Dask's ``allowed-failures``. A death that cannot be pinned on a trial (workers
+    do not change). The trials whose process died are known (each segment says which process runs
+    them; a group's death counts for each of its trials); after ``MAX_DEATHS`` deaths under the same
+    trial, its segment fails (:class:`WorkerDied`) and the others go on, like Dask's ``allowed-failures``. A death that cannot be pinned on a trial (workers
     that cannot start at all) is a :class:`RunnerError`.
     """
 
     MAX_DEATHS = 3
 
-    def __init__(self, n: int, on_death: Callable[[int, str], None] | None = None):
+    def __init__(self, n: int, on_death: Callable[[list, str], None] | None = None):
         self._ctx = mp.get_context("spawn")
         self.capacity = self.workers = n
-        self._on_death = on_death or (lambda i, how: None)     # (trial id, how it died), when it goes on
+        self._on_death = on_death or (lambda ids, how: None)   # (trial ids, how they died), when they go on
         self._deaths: collections.Counter = collections.Counter()   # trial id -> deaths of its process
-        self._flying: dict = {}      # our future -> [inner future, (job, checkpoint, seconds, sequences)]
+        self._flying: dict = {}      # our future -> [inner future, (jobs, checkpoints, seconds, sequences, end)]
         self._broken = False
         self._start()
 
@@ -98,14 +104,16 @@ class LocalPool:
         ctx = self._ctx
         # fresh queues and event each time: a process killed while writing may leave their locks taken
         self._stop, self._queue, self._pids = ctx.Event(), ctx.Queue(), ctx.SimpleQueue()
+        self._rebalance = ctx.Event()
         self._pid_of: dict = {}      # trial id -> pid of the process that runs its segment now
         self._ex = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_local_worker,
-                                          initargs=(self._stop, self._queue, self._pids, os.getpid()))
+                                          initargs=(self._stop, self._queue, self._pids, os.getpid(),
+                                                    self._rebalance))
         self._broken = False
 
-    def submit(self, job, checkpoint, seconds, sequences) -> cf.Future:
+    def submit(self, jobs, checkpoints, seconds, sequences, end_on_finish=False) -> cf.Future:
         outer: cf.Future = cf.Future()
-        args = (job, checkpoint, seconds, sequences)
+        args = (jobs, checkpoints, seconds, sequences, end_on_finish)
         self._flying[outer] = [self._submit(args), args]
         return outer
 
@@ -116,7 +124,7 @@ class LocalPool:
         block = hasattr(signal, "pthread_sigmask")
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
         try:
-            return self._ex.submit(run_local_segment, *args)
+            return self._ex.submit(run_local_segment, *args[:4], end_on_finish=args[4])
         except BrokenProcessPool as e:      # a worker died since the last wait(): wait() recovers
             fut: cf.Future = cf.Future()
             fut.set_exception(e)
@@ -146,10 +154,10 @@ class LocalPool:
         return {f for f in futures if f.done()}
 
     def _recover(self) -> None:
-        """The executor is broken: blame the dead process's trial, start a fresh executor, resubmit."""
+        """The executor is broken: blame the dead process's trials, start a fresh executor, resubmit."""
         self._read_pids()
         dead = self._dead_processes()
-        flying_ids = {args[0]["id"]: outer for outer, (_, args) in self._flying.items()}
+        flying_ids = {job["id"]: outer for outer, (_, args) in self._flying.items() for job in args[0]}
         blamed = {i: dead[pid] for i, pid in self._pid_of.items() if pid in dead and i in flying_ids}
         self._broken = True
         self.close(kill=True, keep=True)
@@ -160,17 +168,21 @@ class LocalPool:
                                        "command again to resume"))
             return
         self._start()
+        by_task: dict = {}           # a group's trials die together: one task, several trials
         for i, code in blamed.items():
             self._deaths[i] += 1
+            by_task.setdefault(flying_ids[i], []).append((i, code))
+        for outer, dead_ids in by_task.items():
+            code = dead_ids[0][1]
             how = ("died" if code is None else f"killed by {_signal_name(-code)}" if code < 0 else
                    f"exit status {code}")
-            outer = flying_ids[i]
-            if self._deaths[i] >= self.MAX_DEATHS:
+            n = max(self._deaths[i] for i, _ in dead_ids)
+            if n >= self.MAX_DEATHS:
                 del self._flying[outer]
-                outer.set_exception(WorkerDied(f"its worker process died {self._deaths[i]} times while running it "
+                outer.set_exception(WorkerDied(f"its worker process died {n} times while running it "
                                                f"(last: {how}; out of memory?)"))
             else:
-                self._on_death(i, how)
+                self._on_death([i for i, _ in dead_ids], how)
         for entry in self._flying.values():
             entry[0] = self._submit(entry[1])
 
@@ -222,6 +234,10 @@ class LocalPool:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def rebalance(self, on: bool) -> None:
+        """Ask running groups to end their segments at their next chunk (``on``), or no longer."""
+        (self._rebalance.set if on else self._rebalance.clear)()
 
     def close(self, kill: bool = False, keep: bool = False) -> None:
         """Shut the executor down (``kill``: at once); ``keep``: leave the segments in flight to resubmit."""
@@ -335,7 +351,7 @@ class DaskCluster:
                               f"Dask workers run another lstm1997 version ({bad}); this is {version}")
         self.workers = len(versions)
         self._capacity, self._capacity_at = max(1, sum(self.client.nthreads().values())), time.monotonic()
-        # progress of running segments: the workers log events on this topic (run_segment)
+        # progress of running segments: the workers log events on this topic (run_group_segment)
         self._progress: collections.deque = collections.deque()
         self.client.subscribe_topic(self._event + "-progress", lambda ev: self._progress.append(tuple(ev[1])))
         self._subscribed = True
@@ -351,10 +367,10 @@ class DaskCluster:
                 pass
         return self._capacity
 
-    def submit(self, job, checkpoint, seconds, sequences):
+    def submit(self, jobs, checkpoints, seconds, sequences, end_on_finish=False):
         # the version goes along: a worker that joins later with another lstm1997 refuses the segment
-        f = self.client.submit(run_segment, {**job, "version": self._version}, checkpoint, seconds, sequences,
-                               None, self._event, pure=False)
+        f = self.client.submit(run_group_segment, [{**job, "version": self._version} for job in jobs], checkpoints,
+                               seconds, sequences, None, self._event, end_on_finish, pure=False)
         self._futures.add(f)
         return f
 
@@ -413,6 +429,16 @@ class DaskCluster:
 
         try:
             distributed.Event(self._event, client=self.client).set()
+        except Exception:
+            pass
+
+    def rebalance(self, on: bool) -> None:
+        """Ask running groups to end their segments soon (``on``: workers idle), or no longer."""
+        import distributed
+
+        try:
+            ev = distributed.Event(self._event + "-rebalance", client=self.client)
+            ev.set() if on else ev.clear()
         except Exception:
             pass
 

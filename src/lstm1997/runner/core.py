@@ -3,18 +3,24 @@
 A trial is a record of the store (:mod:`.store`): a function name, JSON-able arguments and a seed. The
 runner knows nothing about what a trial computes. It claims each unfinished trial, runs it in *segments*
 of about ``checkpoint_seconds`` of compute (:func:`~.worker.run_segment`), and after every segment
-writes the trial's checkpoint, or its outcome, to the store from this one process. So:
+writes the trial's checkpoint, or its outcome, to the store from this one process. With ``group_size``
+above 1, up to that many trials of one list of ``groups`` (say, the trials of a table row) run together
+in one worker, a *group*, one task per segment (:func:`~.worker.run_group_segment`; lstm1997's trials then
+train in SIMD lanes); each trial still has its own checkpoints and result in the store, a trial that ends
+leaves its group and a waiting trial of the same list takes its place, and groups are split while
+workers would otherwise idle. So:
 
 * finished trials are never lost and never re-run (the store skips them); an interrupted trial loses at
   most one segment and resumes from its checkpoint, bit for bit;
-* results do not depend on the number of workers or where they run: each trial's updates are serial and
-  ordered inside its own segments, and its random streams come from its seed;
+* results do not depend on the number of workers, the groups or where they run: each trial's updates are
+  serial and ordered inside its own segments, and its random streams come from its seed;
 * Ctrl-C (SIGINT) or SIGTERM asks every running segment to stop at its next chunk and checkpoint; a
   second Ctrl-C quits at once (running trials keep their last checkpoint).
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
@@ -82,13 +88,18 @@ class RunSummary:
 
 def run_trials(store: Store, ids: list[int], *, workers: int | None = None, scheduler=None,
                checkpoint_seconds: float = 60.0, checkpoint_sequences: int | None = None,
-               progress=None, scheduler_timeout: float = 10.0, version: str | None = None) -> RunSummary:
+               progress=None, scheduler_timeout: float = 10.0, version: str | None = None,
+               group_size: int = 1, groups: list | None = None) -> RunSummary:
     """Run every trial of ``ids`` that the store does not hold finished; see the module docstring.
 
     ``workers``: local worker processes (default: all cores; 1 runs in this process). ``scheduler``: a
     Dask scheduler address or ``distributed.Client`` (then ``workers`` is ignored). ``progress``: an
-    object with the methods of :class:`~.progress.Progress` (default: none).
+    object with the methods of :class:`~.progress.Progress` (default: none). ``group_size``: trials run
+    together in one worker (default 1: one at a time); ``groups``: lists of ids whose trials may share a
+    group (default: all of ``ids``; an id in no list runs alone). Neither changes any trial's numbers.
     """
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group_size must be a whole number at least 1, got {group_size!r}")
     if checkpoint_seconds <= 0 or (checkpoint_sequences is not None and checkpoint_sequences < 1):
         raise ValueError("checkpoints need a positive interval")
     if not 0 < scheduler_timeout <= 86400:
@@ -142,35 +153,73 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
             progress.update(msg)
         beat()
 
+    # the trials waiting to run, per list of `groups` (lists in the order of their first trial in `ids`,
+    # trials in that order too); a group takes the trials of one list
+    order = {i: k for k, i in enumerate(todo)}
+    pools, seen = [], set()
+    for lst in ([todo] if groups is None else [*groups, *([i] for i in todo)]):
+        mine = sorted({i for i in lst if i in order and i not in seen}, key=order.__getitem__)
+        seen.update(mine)
+        if mine:
+            pools.append(mine)
+    pools.sort(key=lambda q: order[q[0]])
+    pool_of = {i: k for k, q in enumerate(pools) for i in q}
+    pools = [collections.deque(q) for q in pools]
+
     try:
         if scheduler is not None:
             backend = DaskCluster(scheduler, version, scheduler_timeout)
         elif workers == 1:
             backend = InProcess(stopping.is_set, on_progress)
         else:
-            def on_death(i: int, how: str) -> None:
+            def on_death(dead: list, how: str) -> None:
                 if progress is not None:
-                    progress.message(f"{records[i]['label'] or f'trial {i}'}: its worker process died ({how}); "
-                                     "fresh worker processes run the trials in flight again from the start of "
-                                     "their segments")
+                    names = ", ".join(records[i]["label"] or f"trial {i}" for i in dead)
+                    progress.message(f"{names}: its worker process died ({how}); fresh worker processes run the "
+                                     "trials in flight again from the start of their segments")
             backend = LocalPool(min(workers, len(todo)), on_death)
         # only now: while connecting, nothing runs, and Ctrl-C simply ends the call (KeyboardInterrupt)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old[sig] = signal.signal(sig, on_signal)
         if progress is not None:
-            progress.workers(backend.capacity, "Dask" if scheduler is not None else
-                             ("this process" if workers == 1 else "processes"))
-        queue = list(reversed(todo))         # pop() takes them in order
-        flying: dict = {}                    # future -> trial id
+            kind = "Dask" if scheduler is not None else ("this process" if workers == 1 else "processes")
+            if group_size > 1:
+                progress.workers(backend.capacity, kind, group_size=group_size)
+            else:
+                progress.workers(backend.capacity, kind)
+        flying: dict = {}                    # future -> the ids of its group
 
-        def submit(i: int) -> None:
-            rec = records[i]
-            ck = store.load_checkpoint(i)
-            job = {"id": i, "fn": rec["fn"], "args": rec["args"], "seed": rec["seed"]}
-            if progress is not None:
-                progress.running(i, ck[1] if ck else 0, ck[2] if ck else 0.0)
-            flying[backend.submit(job, ck[0] if ck else None, checkpoint_seconds, checkpoint_sequences)] = i
+        def claim(k: int, n: int) -> list:
+            """Claim up to ``n`` waiting trials of list ``k``."""
+            got = []
+            while pools[k] and len(got) < n:
+                i = pools[k].popleft()
+                if not store.claim(i):
+                    out.elsewhere.append(i)
+                    if progress is not None:
+                        progress.elsewhere(i)
+                    continue
+                held.add(i)
+                got.append(i)
+            return got
+
+        def submit(members: list) -> None:
+            jobs, cks = [], []
+            for i in members:
+                rec = records[i]
+                ck = store.load_checkpoint(i)
+                jobs.append({"id": i, "fn": rec["fn"], "args": rec["args"], "seed": rec["seed"]})
+                cks.append(ck[0] if ck else None)
+                if progress is not None:
+                    progress.running(i, ck[1] if ck else 0, ck[2] if ck else 0.0)
+            # trials of the same list wait: end the segment as soon as one trial ends, to give its place
+            end = group_size > 1 and bool(pools[pool_of[members[0]]])
+            flying[backend.submit(jobs, cks, checkpoint_seconds, checkpoint_sequences, end)] = members
+
+        def halves(members: list) -> list:
+            h = (len(members) + 1) // 2
+            return [members[:h], members[h:]]
 
         def lost(i: int) -> None:
             """Another process took the trial over (this one looked dead to it): leave it to that one."""
@@ -179,29 +228,43 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
             if progress is not None:
                 progress.elsewhere(i)
 
-        while queue or flying:
-            while queue and len(flying) < backend.capacity and not stopping.is_set():
-                i = queue.pop()
-                if not store.claim(i):
-                    out.elsewhere.append(i)
-                    if progress is not None:
-                        progress.elsewhere(i)
-                    continue
-                held.add(i)
-                submit(i)
+        rebalancing = False
+        while any(pools) or flying:
+            new: list = []
+            free = backend.capacity - len(flying)
+            while len(new) < free and any(pools) and not stopping.is_set():
+                got = claim(next(k for k, q in enumerate(pools) if q), group_size)
+                if got:
+                    new.append(got)
+            while len(new) < free and any(len(g) > 1 for g in new):     # nothing waits: no worker idle
+                g = max(new, key=len)
+                new[new.index(g):new.index(g) + 1] = halves(g)
+            for g in new:
+                submit(g)
             if not flying:
                 break
             done = backend.wait(set(flying), 0.5)
             for msg in backend.poll_progress():
                 if progress is not None:
                     progress.update(msg)
+            returning = len(done)
+            if done and rebalancing:         # groups that return now are split; the others go on
+                backend.rebalance(False)
+                rebalancing = False
             for fut in done:
-                i = flying.pop(fut)
+                members = flying.pop(fut)
+                returning -= 1           # segments not handled yet: their groups go on too
                 try:
-                    seg = backend.result(fut)
+                    segs = backend.result(fut)
                 except RunnerError:
                     raise
                 except Exception as e:
+                    if len(members) > 1:     # a trial's failure (or its process's death) ended the group:
+                        if not stopping.is_set():    # run each trial alone, so that only its own fails
+                            for i in members:        # (when stopping, they stay held: released below)
+                                submit([i])
+                        continue
+                    i = members[0]
                     msg = f"{type(e).__name__}: {e}"
                     try:
                         store.fail(i, msg)
@@ -213,29 +276,46 @@ def run_trials(store: Store, ids: list[int], *, workers: int | None = None, sche
                     if progress is not None:
                         progress.failed(i, msg)
                     continue
-                try:
+                going = []
+                for seg in segs:
+                    i = seg["id"]
+                    try:
+                        if seg["finished"]:
+                            store.finish(i, seg["result"], seg["artifact"] or None, seg["seconds"], seg["sequences"])
+                        else:
+                            store.save_checkpoint(i, seg["checkpoint"], seg["sequences"], seg["seconds"])
+                    except LostClaim:
+                        lost(i)
+                        continue
                     if seg["finished"]:
-                        store.finish(i, seg["result"], seg["artifact"] or None, seg["seconds"], seg["sequences"])
+                        held.discard(i)
+                        out.finished.append(i)
+                        if progress is not None:
+                            progress.finished(i, seg["result"], seg["seconds"])
+                    elif stopping.is_set():
+                        store.release(i)
+                        held.discard(i)
+                        out.checkpointed.append(i)
+                        if progress is not None:
+                            progress.paused(i, seg["sequences"])
                     else:
-                        store.save_checkpoint(i, seg["checkpoint"], seg["sequences"], seg["seconds"])
-                except LostClaim:
-                    lost(i)
-                    continue
-                if seg["finished"]:
-                    held.discard(i)
-                    out.finished.append(i)
-                    if progress is not None:
-                        progress.finished(i, seg["result"], seg["seconds"])
-                elif stopping.is_set():
-                    store.release(i)
-                    held.discard(i)
-                    out.checkpointed.append(i)
-                    if progress is not None:
-                        progress.paused(i, seg["sequences"])
-                else:
-                    submit(i)            # the next segment, at once
+                        going.append(i)
+                if going:                    # the next segment, at once: topped up from its list, or split
+                    going += claim(pool_of[going[0]], group_size - len(going))
+                    if len(going) > 1 and not any(pools) and backend.capacity - len(flying) - returning > 1:
+                        for g in halves(going):
+                            submit(g)
+                    else:
+                        submit(going)
             if stopping.is_set():
                 backend.request_stop()
+            # a worker idles while a group runs and nothing waits: ask the groups to end their segments
+            # (at their next chunk), so that they can be split
+            want = (not stopping.is_set() and not any(pools) and len(flying) < backend.capacity
+                    and any(len(m) > 1 for m in flying.values()))
+            if want != rebalancing:
+                backend.rebalance(want)
+                rebalancing = want
             beat()
         out.interrupted = stopping.is_set()
     except KeyboardInterrupt:

@@ -47,11 +47,13 @@ class Progress:
             msg += f", {len(summary.elsewhere)} being run by another process (left to it)"
         self._line(msg)
 
-    def workers(self, n: int, kind: str) -> None:
-        """``n``: how many trials run at a time (worker processes, or the Dask cluster's threads)."""
+    def workers(self, n: int, kind: str, group_size: int = 1) -> None:
+        """``n``: how many trials (or groups of up to ``group_size`` trials) run at a time (worker processes,
+        or the Dask cluster's threads)."""
         self.capacity = max(1, n)
         if self.n_left:
-            self._line(f"running {n} trial(s) at a time ({kind})")
+            self._line(f"running {n} trial(s) at a time ({kind})" if group_size <= 1 else
+                       f"running {n} group(s) of up to {group_size} trials at a time ({kind})")
         if not self.tty:
             self.last = time.monotonic()    # a log's first status line once the trials run, not as they start
 
