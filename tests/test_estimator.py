@@ -123,7 +123,7 @@ def test_hyperparameters_are_validated_by_fit(rng):
                        (dict(connectivity="X"), "connectivity must be 'F' or 'B'"),
                        (dict(per_step="yes"), "per_step must be True or False"),
                        (dict(random_state=-1), "random_state must be None"),
-                       (dict(variant="forget-gate"), "variant 'forget-gate' is not available; only '1997'")]:
+                       (dict(variant="forget-gate"), "variant must be one of '1997', 'forget'")]:
         for method in ("fit", "partial_fit"):
             est = LSTMRegressor(**bad)
             with pytest.raises(ValueError, match=match):
@@ -347,3 +347,19 @@ def test_verbose_reports_each_epoch_on_stderr(rng, capsys):
     assert lines[0].startswith("epoch 1/2: training MSE ") and lines[0].endswith(" s)")
     assert lines[1].startswith("epoch 2/2: ") and lines[2].startswith("epoch 3: ")
     assert f"{est.loss_curve_[1]:.4e}" in lines[1]
+
+
+@pytest.mark.parametrize("variant", ["forget", "peepholes", "forget+peepholes"])
+def test_a_cell_variant_is_the_net_it_names_and_partial_fit_keeps_it(rng, variant):
+    X, y = small(rng)
+    est = LSTMRegressor(variant=variant, epochs=2, random_state=0, shuffle=False).fit(X, y)
+    a = est.net_.arch
+    assert (a.forget_gate, a.peepholes) == {"forget": (True, False), "peepholes": (False, True),
+                                            "forget+peepholes": (True, True)}[variant]
+    assert est.predict(X).shape == np.asarray(y).shape and np.isfinite(est.predict(X)).all()
+    one = LSTMRegressor(variant=variant, epochs=1, random_state=0, shuffle=False)
+    one.partial_fit(X, y).partial_fit(X, y)
+    for k, v in est.net_.arrays().items():
+        np.testing.assert_array_equal(v, one.net_.arrays()[k], err_msg=k)
+    base = LSTMRegressor(epochs=2, random_state=0, shuffle=False).fit(X, y)
+    assert not np.array_equal(base.predict(X), est.predict(X))

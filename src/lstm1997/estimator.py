@@ -31,8 +31,9 @@ from .training import TrainingDiverged, default_architecture, train
 
 __all__ = ["LSTMRegressor", "NotFittedError", "TrainingDiverged"]
 
-#: the cell variants the estimator knows; the forget-gate and peephole variants come later
-_VARIANTS = ("1997",)
+#: the memory cells the estimator knows: name -> (forget_gate, peepholes) (docs/decisions.md, D40)
+_VARIANTS = {"1997": (False, False), "forget": (True, False), "peepholes": (False, True),
+             "forget+peepholes": (True, True)}
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -80,7 +81,10 @@ class LSTMRegressor:
     verbose : int, default 0
         If > 0, one line per epoch on stderr: epoch, mean squared training error, seconds.
     variant : str, default "1997"
-        The memory cell: only ``"1997"`` (input and output gates, no forget gate, no peepholes).
+        The memory cell: ``"1997"`` (input and output gates, no forget gate, no peepholes), or a later
+        variant: ``"forget"`` (a forget gate per block, Gers et al. 2000, initial biases +0.5, +1.0, ...),
+        ``"peepholes"`` (gates see the cell states, Gers et al. 2002) or ``"forget+peepholes"``; each is
+        trained with its own truncated-RTRL rule (docs/decisions.md, D40).
 
     Data
     ----
@@ -202,10 +206,9 @@ class LSTMRegressor:
                              f"numpy.random.Generator, got {rs!r}")
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, (int, np.integer)):
             raise ValueError(f"{name}: verbose must be an int, got {self.verbose!r}")
-        if self.variant not in _VARIANTS:
-            raise ValueError(f"{name}: variant {self.variant!r} is not available; only '1997' (the original "
-                             "LSTM: input and output gates, no forget gate, no peepholes) is implemented so "
-                             "far")
+        if not isinstance(self.variant, str) or self.variant not in _VARIANTS:
+            raise ValueError(f"{name}: variant must be one of {', '.join(map(repr, _VARIANTS))}, got "
+                             f"{self.variant!r}")
 
     def _rngs(self) -> tuple[np.random.Generator, np.random.Generator]:
         """(initial weights, orders of presentation): for an int seed the two streams ``lstm1997 fit
@@ -216,6 +219,15 @@ class LSTMRegressor:
         a, b = np.random.SeedSequence(None if rs is None else int(rs)).spawn(2)
         return np.random.default_rng(a), np.random.default_rng(b)
 
+    def _architecture(self, batch):
+        """The network's architecture for data like ``batch``: the hyperparameters, with the cell variant."""
+        arch = dataclasses.replace(
+            default_architecture(batch.n_in, batch.n_out, int(self.blocks), int(self.cells),
+                                 float(self.init_range)),
+            connectivity=self.connectivity)
+        forget_gate, peepholes = _VARIANTS[self.variant]
+        return arch.with_variant(forget_gate=forget_gate, peepholes=peepholes) if (forget_gate or peepholes) else arch
+
     # ---- learning --------------------------------------------------------------------------------
     def fit(self, X, y) -> "LSTMRegressor":
         """Train a new network for ``epochs`` online passes over the sequences ``X`` with targets ``y``
@@ -224,10 +236,7 @@ class LSTMRegressor:
         xs, ds, per_step, y_1d = self._validate_xy(X, y, first=True)
         offset, scale = _scaling(ds)
         batch = Batch.from_sequences(xs, [(d - offset) / scale for d in ds])
-        arch = dataclasses.replace(
-            default_architecture(batch.n_in, batch.n_out, int(self.blocks), int(self.cells),
-                                 float(self.init_range)),
-            connectivity=self.connectivity)
+        arch = self._architecture(batch)
         init_rng, order_rng = self._rngs()
         net = init(arch, init_rng)
         self._forget()
@@ -258,10 +267,7 @@ class LSTMRegressor:
             _check_in_range(scaled, offset, scale, type(self).__name__)
         batch = Batch.from_sequences(xs, scaled)
         if first:
-            arch = dataclasses.replace(
-                default_architecture(batch.n_in, batch.n_out, int(self.blocks), int(self.cells),
-                                     float(self.init_range)),
-                connectivity=self.connectivity)
+            arch = self._architecture(batch)
             net = init(arch, self._rngs()[0])
             n_iter, curve = 0, []
         else:
