@@ -2,6 +2,10 @@
 
     python benchmarks/render_readings.py t1.json t3.json ... --out docs/results/readings.json
 
+The inputs are `sensitivity --json` files or `reproduce --json` files (a reproduce run of a table under
+`--reading`: each of its rows becomes a cell; the matrix shows, per row and reading set, the last file's
+cell, while the merged file keeps every cell).
+
 Writes ``{"cells": [...]}`` (one entry per (row, readings) cell with a finished trial, the row labels as `reproduce --rows`
 accepts them; a later file's cell replaces an earlier one with the same table, row, readings, cap and trial
 count) and prints, per table, the matrix rows x reading sets: successes/trials and mean ± std sequences
@@ -27,6 +31,35 @@ def _cell(c: dict) -> str:
     return txt + ("" if c["trials"] == c["trials_planned"] else f" (of {c['trials_planned']})")
 
 
+def _reproduce_cells(d: dict) -> list[dict]:
+    """The rows of a `reproduce --json` file as sensitivity cells."""
+    out = []
+    for r in d["rows"]:
+        o = r.get("ours")
+        if r.get("cited") or not o:
+            continue
+        readings = r.get("readings", d.get("readings") or [])
+        weights = r.get("weights")
+        if weights is None:
+            try:
+                from lstm1997.experiments import table_rows
+                from lstm1997.experiments.readings import weight_count
+
+                exp, (row,) = table_rows(d["table"], [r["row"]])
+                weights = weight_count(exp, exp.config_for(row), readings)
+            except (ImportError, ValueError):
+                weights = None
+        out.append({"table": d["table"], "row": r["row"], "readings": list(readings), "trials": o["trials"],
+                    "trials_planned": r.get("trials_planned", o["trials"]), "cap": r["max_sequences"],
+                    "success_rate": o["success_rate"], "successes": o["successes"],
+                    "sequences_mean": o["sequences_mean"], "sequences_std": o["sequences_std"],
+                    "sequences_median": o["sequences_median"], "paper_sequences": r["paper"].get("sequences"),
+                    "paper_success_rate": r["paper"].get("success_rate"), "weights": weights,
+                    "seconds": (o.get("seconds") or 0) * o["trials"], "version": d.get("version"),
+                    "within_plausible_range": bool(r.get("plausible"))})
+    return out
+
+
 def _row_order(table: str) -> dict:
     """Row label -> its position in the paper's table (rows this version does not know go last)."""
     try:
@@ -45,16 +78,18 @@ def main(argv=None) -> None:
     cells: dict = {}
     for path in args.files:
         with open(path) as f:
-            for c in json.load(f)["cells"]:
+            d = json.load(f)
+            for c in (d["cells"] if "cells" in d else _reproduce_cells(d)):
                 if c["trials"]:              # a cell of an interrupted command with no finished trial: not run
                     cells[_key(c)] = c
     merged = list(cells.values())
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"cells": merged}, f, indent=1)
-    for table in dict.fromkeys(c["table"] for c in merged):
+    tables = ["1", "2", "2b", "3", "4", "5", "6", "7", "8", "9"]      # the paper's order
+    for table in sorted(dict.fromkeys(c["table"] for c in merged), key=lambda t: tables.index(t) if t in tables else 99):
         mine = [c for c in merged if c["table"] == table]
-        sets = list(dict.fromkeys(tuple(c["readings"]) for c in mine))
+        sets = sorted(dict.fromkeys(tuple(c["readings"]) for c in mine), key=lambda s: s != ())   # spec first
         names = ["spec" if not s else " + ".join(s) for s in sets]
         caps = sorted({c["cap"] for c in mine})
         print(f"\n**Table {table}** (cap {', '.join(f'{x:,}' for x in caps)} sequences; successes/trials · mean ± "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-ORDER = (None, "forget", "peepholes", "forget+peepholes")
+ORDER = (None, "forget", "forget-open", "peepholes", "forget+peepholes")
 
 
 def _cells(path: str) -> list[dict]:
@@ -64,8 +64,8 @@ def main(argv=None) -> None:
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"cells": merged}, f, indent=1)
-    print("| table, row | paper (1997) | cap | 1997 cell | forget | peepholes | forget + peepholes |")
-    print("|---|---|---|---|---|---|---|")
+    print("| table, row | paper (1997) | cap | 1997 cell | forget | forget-open | peepholes | forget + peepholes |")
+    print("|---|---|---|---|---|---|---|---|")
     rows = list(dict.fromkeys((c["table"], c["row"], tuple(c["readings"])) for c in merged))
     for table, row, readings in rows:
         mine = {c["variant"]: c for c in merged if (c["table"], c["row"], tuple(c["readings"])) == (table, row, readings)}

@@ -11,7 +11,7 @@ import pytest
 
 from lstm1997.experiments import TABLES, TrialRun, open_trial, trial_args, variant_of
 from lstm1997.experiments.readings import build_trial, weight_count
-from lstm1997.experiments.variants import VARIANTS, apply_variant, check_variant
+from lstm1997.experiments.variants import FORGET_BIAS, VARIANTS, apply_variant, check_variant
 from lstm1997.network import recommended_forget_gate_bias
 
 
@@ -41,9 +41,11 @@ def test_a_variant_changes_the_cell_and_nothing_else(variant, table, i):
     b1, b2 = base.sample(np.random.default_rng(5), 3), tr.sample(rng, 3)
     assert np.array_equal(b1.targets, b2.targets, equal_nan=True), "the task is the same"
     if fg:
-        assert tr.arch.forget_gate_bias == recommended_forget_gate_bias(tr.arch.blocks)
+        want = ((FORGET_BIAS[variant],) * tr.arch.blocks if variant in FORGET_BIAS
+                else recommended_forget_gate_bias(tr.arch.blocks))
+        assert tr.arch.forget_gate_bias == want
         net = (tr.init_net or __import__("lstm1997").network.init)(tr.arch, np.random.default_rng(0))
-        assert np.array_equal(net.W_h[tr.arch.rows_phi, -1], recommended_forget_gate_bias(tr.arch.blocks))
+        assert np.array_equal(net.W_h[tr.arch.rows_phi, -1], want)
     extra = weight_count(exp, cfg, (), variant) - weight_count(exp, cfg)
     a = base.arch
     in_gate_sources = int(a.mask_h()[a.rows_in][0, :-1].sum()) + 1  # a forget gate sees what an input gate sees

@@ -524,8 +524,8 @@ LANES_HELP = ("up to N trials of a table row run together in one worker, their t
 
 VARIANT_HELP = ("the memory cell: the 1997 cell (default), or a later variant on the same task, topology and "
                 "protocol: forget (a forget gate per block, Gers et al. 2000, biases +0.5, +1.0, ...), peepholes "
-                "(gates see the cell states, Gers et al. 2002) or forget+peepholes (D40); its extra weights are "
-                "counted beside the paper's")
+                "(gates see the cell states, Gers et al. 2002), forget+peepholes, or forget-open (a forget gate "
+                "starting at bias +5, open) (D40); its extra weights are counted beside the paper's")
 
 
 def _db_path(args, must_exist: bool = False) -> str:
@@ -1211,7 +1211,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--reading", action="append", metavar="NAME",
                    help="run under this reading of the paper instead of the spec's (repeatable; `lstm1997 "
                         "readings` lists them)")
-    r.add_argument("--variant", choices=("forget", "peepholes", "forget+peepholes"), help=VARIANT_HELP)
+    r.add_argument("--variant", choices=("forget", "peepholes", "forget+peepholes", "forget-open"), help=VARIANT_HELP)
     r.set_defaults(func=cmd_run)
 
     rd = sub.add_parser("readings", help="the named alternative readings of the paper: what each reads "
@@ -1261,7 +1261,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--reading", action="append", metavar="NAME",
                     help="run the rows under this reading of the paper instead of the spec's (repeatable; "
                          "`lstm1997 readings` lists them); such trials are kept apart in the store")
-    rp.add_argument("--variant", choices=("forget", "peepholes", "forget+peepholes"), help=VARIANT_HELP)
+    rp.add_argument("--variant", choices=("forget", "peepholes", "forget+peepholes", "forget-open"), help=VARIANT_HELP)
     rp.add_argument("--best", action="store_true",
                     help="also run the rows under the table's best-supported reading (the study of readings, "
                          "docs/results.md; `lstm1997 readings --verdicts` lists them) and print ours under both "

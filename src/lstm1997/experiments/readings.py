@@ -244,7 +244,8 @@ class Verdict:
 #: is named; none is any experiment's default (D41): the spec's reading stays the default.
 BEST_SUPPORTED = {
     "1": Verdict((), "not reproduced under any reading: at best 4/6 trials (reber-gate-bias-0.1) vs the paper's 100%"),
-    "2": Verdict((), "2a LSTM not reproduced under any reading the text allows (0/6 under 13 reading sets)"),
+    "2": Verdict((), "2a LSTM not reproduced under any reading the text allows (0/6 under 13 reading sets); the "
+                 "RTRL p = 4 baseline's trend with the learning rate reversed under every reading tried"),
     "2b": Verdict((), "not reproduced under any reading the text allows (0/6 under 10 reading sets)"),
     "3": Verdict(("2c-cells-input-only",), "reproduced under 2c-cells-input-only (cells see the inputs only; "
                  "12 of Table 3's weights absent); the spec's reading solves only q = 50"),
@@ -254,7 +255,8 @@ BEST_SUPPORTED = {
     "6": Verdict((), "reproduced under the spec's reading"),
     "7": Verdict((), "solved under the spec's reading at 3.4-9x the paper's sequences; no reading the text "
                  "allows is faster (the output error without f', a diagnostic, is at T = 100 only)"),
-    "8": Verdict((), "partly reproduced under the spec's reading (90% / 50% at about 2x the sequences)"),
+    "8": Verdict((), "partly reproduced: the spec's reading 4/6 at 1.3x the sequences (3x cap), error-x2 5/6 "
+                 "at 1.3x; six trials do not separate them"),
     "9": Verdict((), "6a reproduced under the spec's reading; 6b within the plausible range in 6 trials"),
 }
 

@@ -19,10 +19,16 @@ from dataclasses import replace
 from ..network import Architecture
 from .protocol import Trial
 
-__all__ = ["VARIANTS", "check_variant", "apply_variant"]
+__all__ = ["VARIANTS", "FORGET_BIAS", "check_variant", "apply_variant"]
 
 #: name -> (forget_gate, peepholes)
-VARIANTS = {"forget": (True, False), "peepholes": (False, True), "forget+peepholes": (True, True)}
+VARIANTS = {"forget": (True, False), "peepholes": (False, True), "forget+peepholes": (True, True),
+            "forget-open": (True, False)}
+
+#: variants whose forget gates start at another bias than the authors' +0.5, +1.0, ... (D40): "forget-open"
+#: starts every forget gate at +5 (y_phi = 0.993, the gate open: a state keeps half of itself over about 100
+#: steps), the large bias Gers et al. are reported to have used on the long-lag temporal order task
+FORGET_BIAS = {"forget-open": 5.0}
 
 
 def check_variant(variant: str | None) -> str | None:
@@ -48,4 +54,5 @@ def apply_variant(tr: Trial, variant: str | None) -> Trial:
                          "(Exp. 2a/2b add the cell during training); choose an experiment whose net is complete "
                          "from the start")
     forget_gate, peepholes = VARIANTS[variant]
-    return replace(tr, arch=tr.arch.with_variant(forget_gate=forget_gate, peepholes=peepholes))
+    kw = {"forget_gate_bias": (FORGET_BIAS[variant],) * tr.arch.blocks} if variant in FORGET_BIAS else {}
+    return replace(tr, arch=tr.arch.with_variant(forget_gate=forget_gate, peepholes=peepholes, **kw))
