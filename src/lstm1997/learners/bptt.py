@@ -79,6 +79,24 @@ def _check_sequence(net: LSTM, x, d) -> tuple[np.ndarray, np.ndarray]:
     return x, d
 
 
+def _forward_loss(net: LSTM, x: np.ndarray, d: np.ndarray):
+    """The forward pass (spec §1.2-1.4: reset, then record every step) and the loss 1/2 sum (d - y)^2 over
+    the present targets (spec §2.2): ``(steps recorded, outputs y_k (T, K), y - d with 0 where no target,
+    loss)``."""
+    a = net.arch
+    y_prev = np.zeros(a.n_hidden)                       # y_hidden(0) = 0
+    s = np.zeros(a.n_cells)                             # s_c(0) = 0
+    rec = []
+    for t in range(x.shape[0]):
+        o = step(net, x[t], y_prev, s)
+        rec.append(o)
+        y_prev, s = o.y_hidden, o.s_c
+    Y = np.array([o.y_k for o in rec], dtype=np.float64).reshape(x.shape[0], a.n_out)
+    has = ~np.isnan(d)
+    err = np.where(has, Y - np.where(has, d, 0.0), 0.0)  # y - d, 0 where no target
+    return rec, Y, err, 0.5 * float(np.sum(err * err))
+
+
 def _forward_backward(net: LSTM, x: np.ndarray, d: np.ndarray, truncated: bool):
     """Loss, dL/dW_h, dL/dW_k (masked) and the outputs y_k (T, K) of one sequence (the 1997 cell; a net
     with a cell variant goes to :func:`_forward_backward_variant`, and then dL/dW_p comes fifth)."""
@@ -92,20 +110,7 @@ def _forward_backward(net: LSTM, x: np.ndarray, d: np.ndarray, truncated: bool):
     cols_hid = slice(oc0 + a.n_cells, oc0 + a.n_cells + a.hidden)  # ... reading y_i(t)
     T = x.shape[0]
 
-    # ---- forward pass (spec §1.2-1.4): reset, then record every step ----
-    y_prev = np.zeros(nh)                               # y_hidden(0) = 0
-    s = np.zeros(a.n_cells)                             # s_c(0) = 0
-    rec = []
-    for t in range(T):
-        o = step(net, x[t], y_prev, s)
-        rec.append(o)
-        y_prev, s = o.y_hidden, o.s_c
-    Y = np.array([o.y_k for o in rec], dtype=np.float64).reshape(T, a.n_out)
-
-    # ---- loss: 1/2 sum (d - y)^2 over present targets (spec §2.2) ----
-    has = ~np.isnan(d)
-    err = np.where(has, Y - np.where(has, d, 0.0), 0.0)  # y - d, 0 where no target
-    loss = 0.5 * float(np.sum(err * err))
+    rec, Y, err, loss = _forward_loss(net, x, d)
 
     # ---- backward pass ----
     dW_h = np.zeros_like(net.W_h)
@@ -184,19 +189,7 @@ def _forward_backward_variant(net: LSTM, x: np.ndarray, d: np.ndarray, truncated
     def per_block(v):                   # (C*S,) -> (C,), summed over each block's cells
         return v.reshape(C, S).sum(axis=1)
 
-    # ---- forward pass: reset, then record every step ----
-    y_prev = np.zeros(nh)
-    s = np.zeros(a.n_cells)
-    rec = []
-    for t in range(T):
-        o = step(net, x[t], y_prev, s)
-        rec.append(o)
-        y_prev, s = o.y_hidden, o.s_c
-    Y = np.array([o.y_k for o in rec], dtype=np.float64).reshape(T, a.n_out)
-
-    has = ~np.isnan(d)
-    err = np.where(has, Y - np.where(has, d, 0.0), 0.0)
-    loss = 0.5 * float(np.sum(err * err))
+    rec, Y, err, loss = _forward_loss(net, x, d)
 
     # ---- backward pass ----
     dW_h = np.zeros_like(net.W_h)

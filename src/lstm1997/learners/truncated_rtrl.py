@@ -217,6 +217,13 @@ def advance_counters(state, batch: Batch, bad: int = -1) -> None:
         raise DivergenceError(state.sequences - 1)
 
 
+def _output_error(y_k: np.ndarray, d_t: np.ndarray, has: np.ndarray, delta: str) -> np.ndarray:
+    """The output units' error signal e_k of the NumPy references (eq. 19, or a diagnostic ``delta``), 0
+    where a unit has no target."""
+    fk = {"logistic": y_k * (1 - y_k), "linear": 1.0, "flat-spot": y_k * (1 - y_k) + 0.1}[delta]
+    return np.where(has, fk * (np.where(has, d_t, 0.0) - y_k), 0.0)
+
+
 def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_step: bool,
                       delta: str = "logistic"):
     """The same rule in plain NumPy, written for clarity (one step at a time, using
@@ -248,8 +255,7 @@ def _reference_update(net: LSTM, state: RTRLState, batch: Batch, lr: float, per_
             has = ~np.isnan(d[t])
             if not has.any():
                 continue
-            fk = {"logistic": o.y_k * (1 - o.y_k), "linear": 1.0, "flat-spot": o.y_k * (1 - o.y_k) + 0.1}[delta]
-            e_k = np.where(has, fk * (np.where(has, d[t], 0.0) - o.y_k), 0.0)
+            e_k = _output_error(o.y_k, d[t], has, delta)
             back = net.W_k[:, oc0:oc0 + a.n_cells + a.hidden].T @ e_k
             back_c, back_hid = back[: a.n_cells], back[a.n_cells:]
             e_s = np.repeat(o.y_out, S) * hp * back_c
@@ -325,8 +331,7 @@ def _reference_update_variant(net: LSTM, state: VariantRTRLState, batch: Batch, 
             has = ~np.isnan(d[t])
             if not has.any():
                 continue
-            fk = {"logistic": o.y_k * (1 - o.y_k), "linear": 1.0, "flat-spot": o.y_k * (1 - o.y_k) + 0.1}[delta]
-            e_k = np.where(has, fk * (np.where(has, d[t], 0.0) - o.y_k), 0.0)
+            e_k = _output_error(o.y_k, d[t], has, delta)
             back = net.W_k[:, oc0:oc0 + a.n_cells + a.hidden].T @ e_k
             back_c, back_hid = back[: a.n_cells], back[a.n_cells:]
             e_s = np.repeat(o.y_out, S) * hp * back_c
