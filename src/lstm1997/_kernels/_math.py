@@ -28,6 +28,7 @@ in the one-network kernel and in any lane of the lane kernel.
 import numpy as np
 
 from ._jit import JIT, njit
+from ._simd import floor, ldexp2, nan_to, select_gt, select_lt
 
 LN2HI = 6.93147180369123816490e-01       # upper bits of ln 2 (k * LN2HI is exact for |k| < 2^11)
 LN2LO = 1.90821492927058770002e-10       # ln 2 - LN2HI
@@ -43,27 +44,25 @@ X_MAX = 710.0                            # e^x > DBL_MAX above
 
 @njit(**JIT)
 def exp(x):
-    """``e^x`` to < 1 ulp (see the module docstring); vectorisable when inlined into a loop."""
-    v = x if not (x < X_MIN) else X_MIN          # written so that NaN passes through unchanged
-    v = v if not (v > X_MAX) else X_MAX
-    kf = np.floor(v * INVLN2 + 0.5)
-    kf = kf if kf == kf else 0.0                 # NaN: any finite k (the result is NaN anyway)
+    """``e^x`` to < 1 ulp (see the module docstring); vectorisable when inlined into a loop. ``x`` is a float,
+    or a lane vector (``_simd.LaneVec``: the same instructions, per lane)."""
+    v = select_lt(x, X_MIN, X_MIN, x)            # x < X_MIN ? X_MIN : x, so that NaN passes unchanged
+    v = select_gt(v, X_MAX, X_MAX, v)
+    kf = floor(v * INVLN2 + 0.5)
+    kf = nan_to(kf, 0.0)                         # NaN: any finite k (the result is NaN anyway)
     hi = v - kf * LN2HI
     lo = kf * LN2LO
     r = hi - lo
     t = r * r
     c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    k = np.int64(kf)
-    k1 = k >> 1
-    s1 = np.int64((k1 + 1023) << 52).view(np.float64)
-    s2 = np.int64((k - k1 + 1023) << 52).view(np.float64)
-    return y * s1 * s2
+    return ldexp2(y, kf)
 
 
 @njit(**JIT)
 def sigmoid(x):
-    """The logistic function ``1 / (1 + e^-x)`` with the ``exp`` above (exactly 0 or 1 far out)."""
+    """The logistic function ``1 / (1 + e^-x)`` with the ``exp`` above (exactly 0 or 1 far out); for a float or
+    a lane vector."""
     return 1.0 / (1.0 + exp(-x))
 
 

@@ -26,7 +26,31 @@ outputs).
 import numpy as np
 
 from ._jit import JIT, JIT_NOALIAS, njit
-from ._math import layout, logistic_rows
+from ._math import layout, sigmoid
+from ._simd import vgather, vload, vsplat, vstore, vwhere, vwhere_eq
+
+WIDTH = 4     # lanes per kernel call: one AVX2 register of float64 (see run_lstm_lanes)
+GROUP = 4     # units whose logistic functions are computed together (see _logistic_rows)
+_GW = GROUP * WIDTH
+
+
+@njit(**JIT)
+def _logistic_rows(src, y, fp, n):
+    """``y[i] = sigmoid(src[i])`` and ``fp[i] = y[i] (1 - y[i])`` for the first ``n`` rows (units) of
+    ``(rows, WIDTH)`` arrays, ``GROUP`` units per vector: the rows of consecutive units are contiguous, so
+    one wide vector holds several units' lanes, and their ``exp``s (long chains of dependent instructions,
+    two divisions each) run interleaved instead of one after the other. Lane by lane the same numbers."""
+    i = 0
+    while i + GROUP <= n:
+        v = sigmoid(vload(src, i * WIDTH, _GW))
+        vstore(y, i * WIDTH, v)
+        vstore(fp, i * WIDTH, v * (1.0 - v))
+        i += GROUP
+    while i < n:
+        v = sigmoid(vload(src, i * WIDTH, WIDTH))
+        vstore(y, i * WIDTH, v)
+        vstore(fp, i * WIDTH, v * (1.0 - v))
+        i += 1
 
 
 @njit(**JIT)
@@ -107,12 +131,14 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
                    C, S, H, n_in, has_og, see_in, g_kind, h_kind,
                    Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c,
                    lr, learn, per_step, delta, bad):
-    """Train (or, if not ``learn``, just run) L networks, each over its own sequences.
+    """Train (or, if not ``learn``, just run) ``WIDTH`` networks, each over its own sequences.
 
-    WT_h, WT_k : ``(n_src, n_hid, L)``, ``(n_osrc, K, L)``: the weights stored transposed (source-major, as
+    WT_h, WT_k : ``(n_src, n_hid, W)``, ``(n_osrc, K, W)``: the weights stored transposed (source-major, as
         ``run_lstm``'s working copies), updated in place; MT_h, MT_k : the 0/1 masks, same shapes.
+        ``W`` is ``WIDTH``: the caller packs lanes in blocks of ``WIDTH`` (padding with lanes that have no
+        sequences).
     Xs, Ss, Ds, Ys : the lanes' steps side by side: lane ``l``'s step ``t`` (counted over all its sequences)
-        is ``Xs[t, :, l]`` (inputs, ``(n, n_in, L)``; unused if ``use_sym``), ``Ss[t, l]`` (its symbol, if
+        is ``Xs[t, :, l]`` (inputs, ``(n, n_in, W)``; unused if ``use_sym``), ``Ss[t, l]`` (its symbol, if
         ``use_sym``), ``Ds[t, :, l]`` (targets, NaN for none) and ``Ys[t, :, l]`` (outputs, written). ``n`` is
         the longest lane's number of steps; shorter lanes are padded (zero inputs, NaN targets).
     use_sym, sparse : one-hot inputs given as symbols; if ``sparse`` as well, only the current symbol's
@@ -122,18 +148,18 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
         while the weights are finite).
     ends, lane_seq : lane ``l`` owns the sequences ``lane_seq[l] .. lane_seq[l+1]-1``, in order; sequence
         ``i`` ends before step ``ends[i]`` of its lane (its first step is the previous sequence's end).
-    dS_in, dS_c : ``(C*S, n_src, L)`` traces (the learners' states), reset at every sequence start.
-    lr : ``(L,)`` learning rates. delta : the output error, as ``run_lstm``'s.
-    bad : ``(L,)`` output: per lane the index (within its own sequences) of the first sequence after which a weight was NaN or inf (the lane stopped there), or -1.
+    dS_in, dS_c : ``(C*S, n_src, W)`` traces (the learners' states), reset at every sequence start.
+    lr : ``(W,)`` learning rates. delta : the output error, as ``run_lstm``'s.
+    bad : ``(W,)`` output: per lane the index (within its own sequences) of the first sequence after which a
+        weight was NaN or inf (the lane stopped there), or -1.
     """
-    L = lr.shape[0]
+    L = WIDTH
     n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
     K = WT_k.shape[1]
     n_osrc = WT_k.shape[0]
     acc = not per_step
     z = np.zeros((n_src, L))
     zo = np.zeros((n_osrc, L))
-    net = np.zeros((n_hid, L))
     y_new = np.zeros((n_hid, L))
     fp = np.zeros((n_hid, L))
     s_c = np.zeros((n_cells, L))
@@ -141,40 +167,43 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     gp_c = np.zeros((n_cells, L))
     h_c = np.zeros((n_cells, L))
     hp_c = np.zeros((n_cells, L))
-    sh = np.zeros((n_cells, L))
-    shp = np.zeros((n_cells, L))
     back = np.zeros((n_cells + H, L))
     e_k = np.zeros((K, L))
-    y_k = np.zeros((K, L))
-    fpk = np.zeros((K, L))
     e_s = np.zeros((n_cells, L))
-    a_in = np.zeros(L)
-    a_c = np.zeros(L)
+    net = np.zeros((n_hid, L))
+    sh_c = np.zeros((n_cells, L))
+    shp_c = np.zeros((n_cells, L))
+    y_k = np.zeros((K, L))
+    fp_k = np.zeros((K, L))
+    gidx = np.zeros(L, dtype=np.int64)
     tmp = np.zeros(L)
-    tgt = np.zeros(L, dtype=np.bool_)
+    tgt = np.zeros(L)
     prev = np.zeros(L, dtype=np.int64)
     cur = np.zeros(L, dtype=np.int64)
     end = np.zeros(L, dtype=np.int64)
     sq = np.zeros(L, dtype=np.int64)
     alive = np.zeros(L, dtype=np.bool_)
-    dWT_h = np.zeros_like(WT_h) if (learn and acc) else np.zeros((0, 0, 0))
-    dWT_k = np.zeros_like(WT_k) if (learn and acc) else np.zeros((0, 0, 0))
+    dWT_h = np.zeros_like(WT_h) if (learn and acc) else np.zeros((0, 0, L))
+    dWT_k = np.zeros_like(WT_k) if (learn and acc) else np.zeros((0, 0, L))
     fin_in = dS_in.copy()           # traces of each lane's last step (see _settle)
     fin_c = dS_c.copy()
+    blk = np.arange(n_cells) // S   # the block of each cell (an integer division per use costs ~40 cycles)
     _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
            Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad,
-           z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, sh, shp, back, e_k, y_k, fpk, e_s,
-           a_in, a_c, tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c)
+           z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
+           tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k)
 
 
 @njit(**JIT_NOALIAS)
 def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
            Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad,
-           z, zo, net, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, sh, shp, back, e_k, y_k, fpk, e_s,
-           a_in, a_c, tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c):
-    """The time loop of :func:`run_lstm_lanes`, every array an argument and a distinct array: compiled with
-    ``noalias``, so that LLVM vectorises the short lane loops without run-time overlap checks."""
-    L = lr.shape[0]
+           z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
+           tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k):
+    """The time loop of :func:`run_lstm_lanes`. Every per-lane quantity is a lane vector (``_simd.py``):
+    ``V(a, i)`` below stands for ``vload(a, i * W, W)``, the lanes of row ``i`` of ``a`` (for a 3-D array,
+    ``i`` counts rows over both leading dimensions). Each statement is the statement of ``run_lstm`` at
+    the same place, for all lanes at once; the few per-lane steps (symbols, sequence ends) are scalar."""
+    W = WIDTH
     n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
     K = WT_k.shape[1]
     n_osrc = WT_k.shape[0]
@@ -186,7 +215,7 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
         U_h = WT_h
         U_k = WT_k
     n_alive = 0
-    for l in range(L):
+    for l in range(W):
         bad[l] = -1
         cur[l] = 0
         sq[l] = lane_seq[l]
@@ -198,12 +227,15 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                                dS_in, dS_c, prev, WT_h, WT_k, dWT_h, dWT_k, ends, lane_seq,
                                cur, end, sq, alive, bad, fin_in, fin_c)
     m0 = n_in if sparse else 0
+    zero = vsplat(0.0, W)
+    one = vsplat(1.0, W)
+    lr_v = vload(lr, 0, W)
     for t in range(Ys.shape[0]):
         if n_alive == 0:
             break
         # ---- inputs x(t) of every lane ----
         if use_sym:
-            for l in range(L):
+            for l in range(W):
                 z[prev[l], l] = 0.0
                 if see_in:
                     zo[prev[l], l] = 0.0
@@ -214,179 +246,216 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                     zo[p, l] = 1.0
         else:
             for m in range(n_in):
-                for l in range(L):
-                    z[m, l] = Xs[t, m, l]
+                x = vload(Xs, (t * n_in + m) * W, W)
+                vstore(z, m * W, x)
                 if see_in:
-                    for l in range(L):
-                        zo[m, l] = z[m, l]
-        # ---- net inputs ----
-        for i in range(n_hid):
-            for l in range(L):
-                net[i, l] = 0.0
+                    vstore(zo, m * W, x)
+        # ---- net inputs (four units at a time: independent sums in flight), then their logistic ----
         if sparse:
-            for i in range(n_hid):
-                for l in range(L):
-                    net[i, l] += WT_h[prev[l], i, l]
-        for m in range(m0, n_src):
-            for i in range(n_hid):
-                for l in range(L):
-                    net[i, l] += WT_h[m, i, l] * z[m, l]
-        logistic_rows(net, y_new, fp, 0, n_hid)
+            for l in range(W):
+                gidx[l] = prev[l] * (n_hid * W) + l          # WT_h[prev[l], 0, l]
+        i = 0
+        while i < n_hid:
+            nb = min(4, n_hid - i)
+            a0 = zero
+            a1 = zero
+            a2 = zero
+            a3 = zero
+            if sparse:
+                a0 = a0 + vgather(WT_h, gidx, i * W, W)
+                if nb > 1:
+                    a1 = a1 + vgather(WT_h, gidx, (i + 1) * W, W)
+                if nb > 2:
+                    a2 = a2 + vgather(WT_h, gidx, (i + 2) * W, W)
+                if nb > 3:
+                    a3 = a3 + vgather(WT_h, gidx, (i + 3) * W, W)
+            if nb == 4:
+                for m in range(m0, n_src):
+                    zm = vload(z, m * W, W)
+                    r = (m * n_hid + i) * W
+                    a0 = a0 + vload(WT_h, r, W) * zm
+                    a1 = a1 + vload(WT_h, r + W, W) * zm
+                    a2 = a2 + vload(WT_h, r + 2 * W, W) * zm
+                    a3 = a3 + vload(WT_h, r + 3 * W, W) * zm
+            else:
+                for m in range(m0, n_src):
+                    zm = vload(z, m * W, W)
+                    r = (m * n_hid + i) * W
+                    a0 = a0 + vload(WT_h, r, W) * zm
+                    if nb > 1:
+                        a1 = a1 + vload(WT_h, r + W, W) * zm
+                    if nb > 2:
+                        a2 = a2 + vload(WT_h, r + 2 * W, W) * zm
+            vstore(net, i * W, a0)
+            if nb > 1:
+                vstore(net, (i + 1) * W, a1)
+            if nb > 2:
+                vstore(net, (i + 2) * W, a2)
+            if nb > 3:
+                vstore(net, (i + 3) * W, a3)
+            i += nb
+        _logistic_rows(net, y_new, fp, n_hid)
         # ---- cells (the CEC) ----
         for q in range(n_cells):
-            j = q // S
+            j = blk[q]
+            sg = vload(y_new, (off_c + q) * W, W)
+            f = vload(fp, (off_c + q) * W, W)
             if g_kind == 0:
-                for l in range(L):
-                    g_c[q, l] = 4.0 * y_new[off_c + q, l] - 2.0
-                    gp_c[q, l] = 4.0 * fp[off_c + q, l]
+                g = 4.0 * sg - 2.0
+                gp = 4.0 * f
             else:
-                for l in range(L):
-                    g_c[q, l] = y_new[off_c + q, l]
-                    gp_c[q, l] = fp[off_c + q, l]
-            for l in range(L):
-                s_c[q, l] += y_new[j, l] * g_c[q, l]
+                g = sg
+                gp = f
+            vstore(g_c, q * W, g)
+            vstore(gp_c, q * W, gp)
+            vstore(s_c, q * W, vload(s_c, q * W, W) + vload(y_new, j * W, W) * g)
         if h_kind == 0:
-            logistic_rows(s_c, sh, shp, 0, n_cells)
+            _logistic_rows(s_c, sh_c, shp_c, n_cells)
         for q in range(n_cells):
+            s = vload(s_c, q * W, W)
             if h_kind == 0:
-                for l in range(L):
-                    h_c[q, l] = 2.0 * sh[q, l] - 1.0
-                    hp_c[q, l] = 2.0 * sh[q, l] * (1.0 - sh[q, l])
+                sh = vload(sh_c, q * W, W)
+                h = 2.0 * sh - 1.0
+                hp = 2.0 * sh * (1.0 - sh)
             else:
-                for l in range(L):
-                    h_c[q, l] = s_c[q, l]
-                    hp_c[q, l] = 1.0
-        for q in range(n_cells):
-            jo = C + q // S
+                h = s
+                hp = vsplat(1.0, W)
+            vstore(h_c, q * W, h)
+            vstore(hp_c, q * W, hp)
             if has_og:
-                for l in range(L):
-                    yc = h_c[q, l] * y_new[jo, l]
-                    y_new[off_c + q, l] = yc
-                    zo[oc0 + q, l] = yc
+                yc = h * vload(y_new, (C + blk[q]) * W, W)
             else:
-                for l in range(L):
-                    yc = h_c[q, l] * 1.0
-                    y_new[off_c + q, l] = yc
-                    zo[oc0 + q, l] = yc
+                yc = h * 1.0
+            vstore(y_new, (off_c + q) * W, yc)
+            vstore(zo, (oc0 + q) * W, yc)
         # ---- traces, eqs. 25/27 ----
         if learn:
             for q in range(n_cells):
-                j = q // S
-                for l in range(L):
-                    a_in[l] = g_c[q, l] * fp[j, l]
-                    a_c[l] = y_new[j, l] * gp_c[q, l]
+                j = blk[q]
+                a_in = vload(g_c, q * W, W) * vload(fp, j * W, W)
+                a_c = vload(y_new, j * W, W) * vload(gp_c, q * W, W)
                 if sparse:
-                    for l in range(L):
-                        dS_in[q, prev[l], l] += a_in[l]
-                        dS_c[q, prev[l], l] += a_c[l]
+                    vstore(tmp, 0, a_in)
+                    for l in range(W):
+                        dS_in[q, prev[l], l] += tmp[l]
+                    vstore(tmp, 0, a_c)
+                    for l in range(W):
+                        dS_c[q, prev[l], l] += tmp[l]
                 for m in range(m0, n_src):
-                    for l in range(L):
-                        dS_in[q, m, l] += a_in[l] * z[m, l]
-                        dS_c[q, m, l] += a_c[l] * z[m, l]
+                    r = (q * n_src + m) * W
+                    zm = vload(z, m * W, W)
+                    vstore(dS_in, r, vload(dS_in, r, W) + a_in * zm)
+                    vstore(dS_c, r, vload(dS_c, r, W) + a_c * zm)
         for u in range(H):
-            for l in range(L):
-                zo[oc0 + n_cells + u, l] = y_new[off_hid + u, l]
+            vstore(zo, (oc0 + n_cells + u) * W, vload(y_new, (off_hid + u) * W, W))
         # ---- output units and their errors (eq. 19) ----
+        k = 0
+        while k < K:                        # four output units at a time, as the net inputs
+            nb = min(4, K - k)
+            a0 = zero
+            a1 = zero
+            a2 = zero
+            a3 = zero
+            for m in range(n_osrc):
+                zm = vload(zo, m * W, W)
+                r = (m * K + k) * W
+                a0 = a0 + vload(WT_k, r, W) * zm
+                if nb > 1:
+                    a1 = a1 + vload(WT_k, r + W, W) * zm
+                if nb > 2:
+                    a2 = a2 + vload(WT_k, r + 2 * W, W) * zm
+                if nb > 3:
+                    a3 = a3 + vload(WT_k, r + 3 * W, W) * zm
+            vstore(e_k, k * W, a0)
+            if nb > 1:
+                vstore(e_k, (k + 1) * W, a1)
+            if nb > 2:
+                vstore(e_k, (k + 2) * W, a2)
+            if nb > 3:
+                vstore(e_k, (k + 3) * W, a3)
+            k += nb
+        tg = zero
+        _logistic_rows(e_k, y_k, fp_k, K)
         for k in range(K):
-            for l in range(L):
-                e_k[k, l] = 0.0
-        for m in range(n_osrc):
-            for k in range(K):
-                for l in range(L):
-                    e_k[k, l] += WT_k[m, k, l] * zo[m, l]
-        logistic_rows(e_k, y_k, fpk, 0, K)
-        for k in range(K):
-            for l in range(L):
-                Ys[t, k, l] = y_k[k, l]
-        for l in range(L):
-            tgt[l] = False
-        for k in range(K):
-            for l in range(L):
-                y = y_k[k, l]
-                d = Ds[t, k, l]
-                has = d == d
-                if delta == 0:
-                    e = y * (1.0 - y) * (d - y)
-                elif delta == 1:
-                    e = d - y
-                else:
-                    e = (y * (1.0 - y) + 0.1) * (d - y)
-                e_k[k, l] = e if has else 0.0
-                tgt[l] = tgt[l] | has
+            y = vload(y_k, k * W, W)
+            vstore(Ys, (t * K + k) * W, y)
+            d = vload(Ds, (t * K + k) * W, W)
+            if delta == 0:
+                e = y * (1.0 - y) * (d - y)
+            elif delta == 1:
+                e = d - y
+            else:
+                e = (y * (1.0 - y) + 0.1) * (d - y)
+            vstore(e_k, k * W, vwhere_eq(d, d, e, 0.0))       # no target (NaN): no error
+            tg = vwhere_eq(d, d, one, tg)
+        vstore(tgt, 0, tg)
         any_t = False
-        for l in range(L):                  # a lane that stopped (or is done) trains no more
-            tgt[l] = tgt[l] & alive[l]
-            any_t = any_t | tgt[l]
+        for l in range(W):                  # a lane that stopped (or is done) trains no more
+            if not alive[l]:
+                tgt[l] = 0.0
+            any_t = any_t | (tgt[l] != 0.0)
         if learn and any_t:
+            tg = vload(tgt, 0, W)
             # ---- errors with the weights before this step's update ----
             for u in range(n_cells + H):
-                for l in range(L):
-                    back[u, l] = 0.0
+                a = zero
                 for k in range(K):
-                    for l in range(L):
-                        back[u, l] += WT_k[oc0 + u, k, l] * e_k[k, l]
+                    a = a + vload(WT_k, ((oc0 + u) * K + k) * W, W) * vload(e_k, k * W, W)
+                vstore(back, u * W, a)
             for q in range(n_cells):
-                jo = C + q // S
                 if has_og:
-                    for l in range(L):
-                        e_s[q, l] = y_new[jo, l] * hp_c[q, l] * back[q, l]
+                    yo = vload(y_new, (C + blk[q]) * W, W)
+                    es = yo * vload(hp_c, q * W, W) * vload(back, q * W, W)
                 else:
-                    for l in range(L):
-                        e_s[q, l] = 1.0 * hp_c[q, l] * back[q, l]
+                    es = 1.0 * vload(hp_c, q * W, W) * vload(back, q * W, W)
+                vstore(e_s, q * W, es)
             # ---- updates (lanes without a target keep theirs) ----
             for m in range(n_osrc):
+                zm = vload(zo, m * W, W)
                 for k in range(K):
-                    for l in range(L):
-                        w = U_k[m, k, l]
-                        w1 = w + lr[l] * e_k[k, l] * zo[m, l] * MT_k[m, k, l]
-                        U_k[m, k, l] = w1 if tgt[l] else w
+                    r = (m * K + k) * W
+                    w = vload(U_k, r, W)
+                    w1 = w + lr_v * vload(e_k, k * W, W) * zm * vload(MT_k, r, W)
+                    vstore(U_k, r, vwhere(tg, w1, w))
             if has_og:
                 for j in range(C):
-                    for l in range(L):
-                        tmp[l] = 0.0
+                    a = zero
                     for v in range(S):
-                        for l in range(L):
-                            tmp[l] += h_c[j * S + v, l] * back[j * S + v, l]
-                    for l in range(L):
-                        tmp[l] = lr[l] * fp[C + j, l] * tmp[l]
+                        a = a + vload(h_c, (j * S + v) * W, W) * vload(back, (j * S + v) * W, W)
+                    e_out = lr_v * vload(fp, (C + j) * W, W) * a
                     for m in range(n_src):
-                        for l in range(L):
-                            w = U_h[m, C + j, l]
-                            w1 = w + tmp[l] * z[m, l] * MT_h[m, C + j, l]
-                            U_h[m, C + j, l] = w1 if tgt[l] else w
+                        r = (m * n_hid + C + j) * W
+                        w = vload(U_h, r, W)
+                        w1 = w + e_out * vload(z, m * W, W) * vload(MT_h, r, W)
+                        vstore(U_h, r, vwhere(tg, w1, w))
             for j in range(C):
                 for m in range(n_src):
-                    for l in range(L):
-                        tmp[l] = 0.0
+                    a = zero
                     for v in range(S):
-                        for l in range(L):
-                            tmp[l] += e_s[j * S + v, l] * dS_in[j * S + v, m, l]
-                    for l in range(L):
-                        w = U_h[m, j, l]
-                        w1 = w + lr[l] * tmp[l] * MT_h[m, j, l]
-                        U_h[m, j, l] = w1 if tgt[l] else w
+                        a = a + vload(e_s, (j * S + v) * W, W) * vload(dS_in, ((j * S + v) * n_src + m) * W, W)
+                    r = (m * n_hid + j) * W
+                    w = vload(U_h, r, W)
+                    w1 = w + lr_v * a * vload(MT_h, r, W)
+                    vstore(U_h, r, vwhere(tg, w1, w))
             for q in range(n_cells):
-                for l in range(L):
-                    tmp[l] = lr[l] * e_s[q, l]
+                es = lr_v * vload(e_s, q * W, W)
                 for m in range(n_src):
-                    for l in range(L):
-                        w = U_h[m, off_c + q, l]
-                        w1 = w + tmp[l] * dS_c[q, m, l] * MT_h[m, off_c + q, l]
-                        U_h[m, off_c + q, l] = w1 if tgt[l] else w
+                    r = (m * n_hid + off_c + q) * W
+                    w = vload(U_h, r, W)
+                    w1 = w + es * vload(dS_c, (q * n_src + m) * W, W) * vload(MT_h, r, W)
+                    vstore(U_h, r, vwhere(tg, w1, w))
             for u in range(H):
-                for l in range(L):
-                    tmp[l] = lr[l] * fp[off_hid + u, l] * back[n_cells + u, l]
+                ei = lr_v * vload(fp, (off_hid + u) * W, W) * vload(back, (n_cells + u) * W, W)
                 for m in range(n_src):
-                    for l in range(L):
-                        w = U_h[m, off_hid + u, l]
-                        w1 = w + tmp[l] * z[m, l] * MT_h[m, off_hid + u, l]
-                        U_h[m, off_hid + u, l] = w1 if tgt[l] else w
+                    r = (m * n_hid + off_hid + u) * W
+                    w = vload(U_h, r, W)
+                    w1 = w + ei * vload(z, m * W, W) * vload(MT_h, r, W)
+                    vstore(U_h, r, vwhere(tg, w1, w))
         # ---- this step's hidden activations are the next step's recurrent sources ----
         for i in range(n_hid):
-            for l in range(L):
-                z[n_in + i, l] = y_new[i, l]
+            vstore(z, (n_in + i) * W, vload(y_new, i * W, W))
         # ---- lanes whose sequence ended: per-sequence update, divergence check, next sequence ----
-        for l in range(L):
+        for l in range(W):
             if alive[l]:
                 cur[l] += 1
                 if cur[l] == end[l]:

@@ -17,7 +17,8 @@ from .truncated_rtrl import DELTAS, DivergenceError, RTRLState, TruncatedRTRL, a
 
 __all__ = ["update_lanes", "lanes_supported"]
 
-_DENSE_UP_TO = 16      # one-hot batches with at most this many inputs run through the dense input path
+_DENSE_UP_TO = 0      # one-hot batches with at most this many inputs run through the dense input path (none: the
+                       # lane kernel gathers the current symbol's weights, as the one-network kernel reads them)
 
 
 def lanes_supported(learner, net) -> bool:
@@ -35,7 +36,7 @@ def update_lanes(learners, nets, states, batches) -> list:
     lane whose weights became NaN or inf, the :class:`DivergenceError` that ``update`` would have raised
     (that network and its state are then left exactly as ``update`` leaves them).
     """
-    from .._kernels.lanes import run_lstm_lanes
+    from .._kernels.lanes import WIDTH
 
     learners, nets, states, batches = list(learners), list(nets), list(states), list(batches)
     L = len(nets)
@@ -63,16 +64,40 @@ def update_lanes(learners, nets, states, batches) -> list:
     # one-hot inputs: with few inputs the dense lane loops (which add exact zeros for the other inputs,
     # bit for bit the numbers of the one-hot path while the weights are finite) beat per-lane gathers
     sparse = sym_path and arch.n_in > _DENSE_UP_TO
+    Ys, bad = [], np.full(L, -1, dtype=np.int64)
+    for b0 in range(0, L, WIDTH):          # the kernel trains WIDTH lanes per call: blocks, the last padded
+        sl = slice(b0, min(b0 + WIDTH, L))
+        Y_b, bad[sl] = _train_block(arch, learners[sl], nets[sl], states[sl], batches[sl], sym_path, sparse,
+                                    bool(per_step), DELTAS.index(learners[0].delta))
+        Ys.extend(Y_b)
+
+    out = []
+    for l, (st, b) in enumerate(zip(states, batches)):
+        try:
+            advance_counters(st, b, int(bad[l]))
+            out.append(Ys[l])
+        except DivergenceError as e:
+            out.append(e)
+    return out
+
+
+def _train_block(arch, learners, nets, states, batches, sym_path, sparse, per_step, delta):
+    """One kernel call for up to ``WIDTH`` lanes (the rest padded with lanes that have no sequences): packs
+    the lanes lane-major, trains them, and writes weights and traces back. Returns the lanes' outputs
+    (views) and their ``bad`` indices."""
+    from .._kernels.lanes import WIDTH, run_lstm_lanes
+
+    n_l = len(nets)
     n = max(b.n_steps for b in batches)
     K = arch.n_out
     # lane-major: step t of lane l at [t, ..., l]; shorter lanes padded with zero inputs and no targets
-    Ds = np.full((n, K, L), np.nan)
-    Ys = np.empty((n, K, L))
+    Ds = np.full((n, K, WIDTH), np.nan)
+    Ys = np.empty((n, K, WIDTH))
     if sym_path:
-        Xs = np.zeros((0, 0, 0))
-        Ss = np.zeros((n, L), dtype=np.int64)
+        Xs = np.zeros((0, 0, WIDTH))
+        Ss = np.zeros((n, WIDTH), dtype=np.int64)
     else:
-        Xs = np.zeros((n, arch.n_in, L))
+        Xs = np.zeros((n, arch.n_in, WIDTH))
         Ss = np.zeros((0, 0), dtype=np.int64)
     ends, lane_seq = [], [0]
     for l, b in enumerate(batches):
@@ -84,34 +109,35 @@ def update_lanes(learners, nets, states, batches) -> list:
             Xs[:m, :, l] = b.inputs
         ends.append(b.offsets[1:])
         lane_seq.append(lane_seq[-1] + len(b))
+    lane_seq += [lane_seq[-1]] * (WIDTH - n_l)          # padding lanes: no sequences
     ends = np.ascontiguousarray(np.concatenate(ends), dtype=np.int64)
     lane_seq = np.asarray(lane_seq, dtype=np.int64)
 
-    WT_h = np.ascontiguousarray(np.stack([net.W_h.T for net in nets], axis=-1))
-    WT_k = np.ascontiguousarray(np.stack([net.W_k.T for net in nets], axis=-1))
-    MT_h = np.ascontiguousarray(np.stack([net._masks[2].T for net in nets], axis=-1))
-    MT_k = np.ascontiguousarray(np.stack([net._masks[3].T for net in nets], axis=-1))
-    dS_in = np.ascontiguousarray(np.stack([s.dS_in for s in states], axis=-1))
-    dS_c = np.ascontiguousarray(np.stack([s.dS_c for s in states], axis=-1))
-    lr = np.array([float(x.lr) for x in learners])
-    bad = np.full(L, -1, dtype=np.int64)
+    def stack(arrays):
+        out = np.zeros(arrays[0].shape + (WIDTH,))
+        for l, a in enumerate(arrays):
+            out[..., l] = a
+        return out
+
+    WT_h = stack([net.W_h.T for net in nets])
+    WT_k = stack([net.W_k.T for net in nets])
+    MT_h = stack([net._masks[2].T for net in nets])
+    MT_k = stack([net._masks[3].T for net in nets])
+    dS_in = stack([s.dS_in for s in states])
+    dS_c = stack([s.dS_c for s in states])
+    lr = np.zeros(WIDTH)
+    lr[:n_l] = [float(x.lr) for x in learners]
+    bad = np.full(WIDTH, -1, dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore"):    # only matters with NUMBA_DISABLE_JIT=1
         run_lstm_lanes(WT_h, WT_k, MT_h, MT_k, arch.blocks, arch.cells, arch.hidden, arch.n_in,
                        arch.output_gates, arch.outputs_see_inputs, 0 if arch.g == "g2" else 1,
                        0 if arch.h == "h1" else 1, Xs, Ss, sym_path, sparse, Ds, ends, lane_seq, Ys,
-                       dS_in, dS_c, lr, True, bool(per_step), DELTAS.index(learners[0].delta), bad)
-
-    out = []
-    for l, (net, st, b) in enumerate(zip(nets, states, batches)):
+                       dS_in, dS_c, lr, True, per_step, delta, bad)
+    for l, (net, st) in enumerate(zip(nets, states)):
         net.W_h[...] = WT_h[:, :, l].T
         net.W_k[...] = WT_k[:, :, l].T
         st.dS_in[...] = dS_in[:, :, l]
         st.dS_c[...] = dS_c[:, :, l]
-        Y_l = Ys[: b.n_steps, :, l]                # a view: every lane's outputs are not copied
-        try:
-            advance_counters(st, b, int(bad[l]))
-            out.append(Y_l)
-        except DivergenceError as e:
-            out.append(e)
-    return out
+    # a view per lane: the outputs are not copied
+    return [Ys[: b.n_steps, :, l] for l, b in enumerate(batches)], bad[:n_l]
 
