@@ -667,10 +667,19 @@ def _check_batch(net: LSTM, batch) -> None:
                          f"{net.arch.n_out} output(s)")
 
 
+# predict() runs long batches in the lane kernel (learners/lanes.py: predict_lanes), bit for bit the same
+_LANES_FROM_SEQUENCES = 8
+_LANES_FROM_STEPS = 2000
+
+
 def predict(net: LSTM, batch) -> np.ndarray:
     """Outputs ``y_k(t)`` of every step of every sequence of ``batch``, shape ``(steps, K)``
     (compiled kernel; weights unchanged). Targets in the batch are ignored."""
     _check_batch(net, batch)
+    if net.arch.is_1997 and len(batch) >= _LANES_FROM_SEQUENCES and batch.n_steps >= _LANES_FROM_STEPS:
+        from .learners.lanes import predict_lanes
+
+        return predict_lanes(net, batch)       # the same numbers, the sequences spread over SIMD lanes
     Y = np.empty((batch.n_steps, net.arch.n_out))
     # two distinct (empty) trace arrays: the kernel's arrays must not alias (it is compiled with noalias)
     _run_kernel(net, batch, Y, np.zeros((0, 0)), np.zeros((0, 0)), 0.0, False, True)

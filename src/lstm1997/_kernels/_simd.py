@@ -325,7 +325,7 @@ def _floor_impl(x):
 
 @intrinsic
 def _vldexp2(typingctx, y, kf):
-    """Per lane: ``k = int64(kf)``, ``k1 = k >> 1``, ``y * double(bits (k1 + 1023) << 52) * double(bits
+    """Per lane (``kf`` a whole number of magnitude below 2^51): ``k = int64(kf)``, ``k1 = k >> 1``, ``y * double(bits (k1 + 1023) << 52) * double(bits
     (k - k1 + 1023) << 52)``: the scalar ``ldexp2`` below, instruction for instruction."""
     W = _width(y, kf)
     if W is None or not (isinstance(y, LaneVec) and isinstance(kf, LaneVec)):
@@ -337,7 +337,12 @@ def _vldexp2(typingctx, y, kf):
         def splat_i(v):
             return ir.Constant(ity, [v] * W)
 
-        k = builder.fptosi(args[1], ity)
+        # k = int64(kf) without a conversion instruction (AVX2 has none for float64 -> int64, so LLVM would
+        # convert lane by lane): kf is a whole number with |kf| < 2^51, so kf + 1.5 * 2^52 is exact and its
+        # bits minus those of 1.5 * 2^52 are k (the same k as fptosi gives)
+        magic = ir.Constant(_vty(W), [6755399441055744.0] * W)
+        k = builder.sub(builder.bitcast(builder.fadd(args[1], magic), ity),
+                        builder.bitcast(magic, ity))
         k1 = builder.ashr(k, splat_i(1))
         e1 = builder.shl(builder.add(k1, splat_i(1023)), splat_i(52))
         e2 = builder.shl(builder.add(builder.sub(k, k1), splat_i(1023)), splat_i(52))

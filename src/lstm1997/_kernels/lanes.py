@@ -130,17 +130,19 @@ def _settle(l, n_in, n_cells, n_src, n_osrc, use_sym, see_in, learn, acc, z, zo,
 def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
                    C, S, H, n_in, has_og, see_in, g_kind, h_kind,
                    Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c,
-                   lr, learn, per_step, delta, bad):
+                   lr, learn, per_step, delta, bad, all_out, base, nst):
     """Train (or, if not ``learn``, just run) ``WIDTH`` networks, each over its own sequences.
 
     WT_h, WT_k : ``(n_src, n_hid, W)``, ``(n_osrc, K, W)``: the weights stored transposed (source-major, as
         ``run_lstm``'s working copies), updated in place; MT_h, MT_k : the 0/1 masks, same shapes.
         ``W`` is ``WIDTH``: the caller packs lanes in blocks of ``WIDTH`` (padding with lanes that have no
         sequences).
-    Xs, Ss, Ds, Ys : the lanes' steps side by side: lane ``l``'s step ``t`` (counted over all its sequences)
-        is ``Xs[t, :, l]`` (inputs, ``(n, n_in, W)``; unused if ``use_sym``), ``Ss[t, l]`` (its symbol, if
-        ``use_sym``), ``Ds[t, :, l]`` (targets, NaN for none) and ``Ys[t, :, l]`` (outputs, written). ``n`` is
-        the longest lane's number of steps; shorter lanes are padded (zero inputs, NaN targets).
+    Xs, Ss, Ds, Ys : every lane's steps, lane after lane, plus one last spare row: lane ``l``'s step ``t``
+        (counted over all its sequences) is row ``base[l] + t`` of ``Xs`` (inputs, ``(N + 1, n_in)``; unused
+        if ``use_sym``), ``Ss`` (its symbol, if ``use_sym``), ``Ds`` (targets, NaN for none) and ``Ys``
+        (outputs, written), for ``t < nst[l]``. A lane with no steps left reads the spare row ``N`` (zero
+        inputs, no targets) and writes its outputs there. Read and written lane by lane (a gather or a
+        scatter of W scalars per row), so that the caller packs nothing.
     use_sym, sparse : one-hot inputs given as symbols; if ``sparse`` as well, only the current symbol's
         input column is touched (gathers per lane, like ``run_lstm``'s one-hot path; for many inputs),
         otherwise the one-hot vectors are written into the lanes' inputs and the dense loops run (for few
@@ -152,6 +154,8 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     lr : ``(W,)`` learning rates. delta : the output error, as ``run_lstm``'s.
     bad : ``(W,)`` output: per lane the index (within its own sequences) of the first sequence after which a
         weight was NaN or inf (the lane stopped there), or -1.
+    all_out : compute the outputs at every step; if false, only at the steps where some lane has a target
+        (``Ys`` is NaN at the others, which no number of the training depends on).
     """
     L = WIDTH
     n_cells, n_og, n_hid, n_src, off_c, off_hid, oc0 = layout(C, S, H, n_in, has_og, see_in)
@@ -176,6 +180,9 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     y_k = np.zeros((K, L))
     fp_k = np.zeros((K, L))
     gidx = np.zeros(L, dtype=np.int64)
+    row = np.zeros(L, dtype=np.int64)
+    xrow = np.zeros(L, dtype=np.int64)
+    krow = np.zeros(L, dtype=np.int64)
     tmp = np.zeros(L)
     tgt = np.zeros(L)
     prev = np.zeros(L, dtype=np.int64)
@@ -189,16 +196,16 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     fin_c = dS_c.copy()
     blk = np.arange(n_cells) // S   # the block of each cell (an integer division per use costs ~40 cycles)
     _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad,
-           z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
-           tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k)
+           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad, all_out,
+           base, nst, z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
+           tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k, row, xrow, krow)
 
 
 @njit(**JIT_NOALIAS)
 def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad,
-           z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
-           tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k):
+           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad, all_out,
+           base, nst, z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
+           tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k, row, xrow, krow):
     """The time loop of :func:`run_lstm_lanes`. Every per-lane quantity is a lane vector (``_simd.py``):
     ``V(a, i)`` below stands for ``vload(a, i * W, W)``, the lanes of row ``i`` of ``a`` (for a 3-D array,
     ``i`` counts rows over both leading dimensions). Each statement is the statement of ``run_lstm`` at
@@ -230,23 +237,31 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
     zero = vsplat(0.0, W)
     one = vsplat(1.0, W)
     lr_v = vload(lr, 0, W)
-    for t in range(Ys.shape[0]):
+    spare = Ys.shape[0] - 1
+    n_max = 0
+    for l in range(W):
+        n_max = max(n_max, nst[l])
+    for t in range(n_max):
         if n_alive == 0:
             break
+        for l in range(W):                  # each lane's data row of this step (see run_lstm_lanes)
+            row[l] = base[l] + t if t < nst[l] else spare
+            xrow[l] = row[l] * n_in
+            krow[l] = row[l] * K
         # ---- inputs x(t) of every lane ----
         if use_sym:
             for l in range(W):
                 z[prev[l], l] = 0.0
                 if see_in:
                     zo[prev[l], l] = 0.0
-                p = Ss[t, l]
+                p = Ss[row[l]]
                 prev[l] = p
                 z[p, l] = 1.0
                 if see_in:
                     zo[p, l] = 1.0
         else:
             for m in range(n_in):
-                x = vload(Xs, (t * n_in + m) * W, W)
+                x = vgather(Xs, xrow, m, W)
                 vstore(z, m * W, x)
                 if see_in:
                     vstore(zo, m * W, x)
@@ -348,47 +363,60 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                     vstore(dS_c, r, vload(dS_c, r, W) + a_c * zm)
         for u in range(H):
             vstore(zo, (oc0 + n_cells + u) * W, vload(y_new, (off_hid + u) * W, W))
-        # ---- output units and their errors (eq. 19) ----
-        k = 0
-        while k < K:                        # four output units at a time, as the net inputs
-            nb = min(4, K - k)
-            a0 = zero
-            a1 = zero
-            a2 = zero
-            a3 = zero
-            for m in range(n_osrc):
-                zm = vload(zo, m * W, W)
-                r = (m * K + k) * W
-                a0 = a0 + vload(WT_k, r, W) * zm
-                if nb > 1:
-                    a1 = a1 + vload(WT_k, r + W, W) * zm
-                if nb > 2:
-                    a2 = a2 + vload(WT_k, r + 2 * W, W) * zm
-                if nb > 3:
-                    a3 = a3 + vload(WT_k, r + 3 * W, W) * zm
-            vstore(e_k, k * W, a0)
-            if nb > 1:
-                vstore(e_k, (k + 1) * W, a1)
-            if nb > 2:
-                vstore(e_k, (k + 2) * W, a2)
-            if nb > 3:
-                vstore(e_k, (k + 3) * W, a3)
-            k += nb
+        # ---- output units and their errors (eq. 19); without all_out only at steps where a lane has a
+        #      target (the others' outputs are NaN: no number of training depends on them) ----
         tg = zero
-        _logistic_rows(e_k, y_k, fp_k, K)
         for k in range(K):
-            y = vload(y_k, k * W, W)
-            vstore(Ys, (t * K + k) * W, y)
-            d = vload(Ds, (t * K + k) * W, W)
-            if delta == 0:
-                e = y * (1.0 - y) * (d - y)
-            elif delta == 1:
-                e = d - y
-            else:
-                e = (y * (1.0 - y) + 0.1) * (d - y)
-            vstore(e_k, k * W, vwhere_eq(d, d, e, 0.0))       # no target (NaN): no error
+            d = vgather(Ds, krow, k, W)
             tg = vwhere_eq(d, d, one, tg)
         vstore(tgt, 0, tg)
+        some = all_out
+        for l in range(W):
+            some = some | (tgt[l] != 0.0)
+        if some:
+            k = 0
+            while k < K:                        # four output units at a time, as the net inputs
+                nb = min(4, K - k)
+                a0 = zero
+                a1 = zero
+                a2 = zero
+                a3 = zero
+                for m in range(n_osrc):
+                    zm = vload(zo, m * W, W)
+                    r = (m * K + k) * W
+                    a0 = a0 + vload(WT_k, r, W) * zm
+                    if nb > 1:
+                        a1 = a1 + vload(WT_k, r + W, W) * zm
+                    if nb > 2:
+                        a2 = a2 + vload(WT_k, r + 2 * W, W) * zm
+                    if nb > 3:
+                        a3 = a3 + vload(WT_k, r + 3 * W, W) * zm
+                vstore(e_k, k * W, a0)
+                if nb > 1:
+                    vstore(e_k, (k + 1) * W, a1)
+                if nb > 2:
+                    vstore(e_k, (k + 2) * W, a2)
+                if nb > 3:
+                    vstore(e_k, (k + 3) * W, a3)
+                k += nb
+            _logistic_rows(e_k, y_k, fp_k, K)
+            for k in range(K):
+                y = vload(y_k, k * W, W)
+                vstore(tmp, 0, y)
+                for l in range(W):
+                    Ys[row[l], k] = tmp[l]
+                d = vgather(Ds, krow, k, W)
+                if delta == 0:
+                    e = y * (1.0 - y) * (d - y)
+                elif delta == 1:
+                    e = d - y
+                else:
+                    e = (y * (1.0 - y) + 0.1) * (d - y)
+                vstore(e_k, k * W, vwhere_eq(d, d, e, 0.0))       # no target (NaN): no error
+        else:
+            for l in range(W):
+                for k in range(K):
+                    Ys[row[l], k] = np.nan
         any_t = False
         for l in range(W):                  # a lane that stopped (or is done) trains no more
             if not alive[l]:

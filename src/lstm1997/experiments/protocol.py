@@ -36,7 +36,7 @@ import numpy as np
 
 from ..batch import Batch
 from ..learners import DivergenceError, TruncatedRTRL
-from ..learners.lanes import lanes_supported, update_lanes
+from ..learners.lanes import BLOCK, lanes_supported, update_lanes
 from ..network import LSTM, Architecture, init, predict
 from ..rnn import RNN, predict_rnn
 from .criteria import Check, Window, end_errors
@@ -468,14 +468,15 @@ def _holds_now(w: Window) -> bool:
 
 # ---- trials in lanes -------------------------------------------------------------------------
 
-#: networks per call of the lane kernel. Measured (thread CPU time, the paper's nets of 93 to 6064 weights
-#: but Exp. 2a's, on a 2-core AVX2 machine): 8 lanes train 1.1-2.1x as many net-steps per second as one
-#: network; 4 lanes 0.7-1.5x, 2 or 3 lanes 0.4-0.9x, other counts that are not a multiple of 8 mostly less
-#: than 8, 16 or 32 about as much as 8 (docs/decisions.md, D41)
-LANE_WIDTH = 8
-#: a group's left-over trials (fewer than LANE_WIDTH) still go to the lane kernel, padded with idle lanes
-#: to LANE_WIDTH, if at least this many (a call of 8 lanes costs 3.8-7.4 one-network updates)
-LANE_PAD_FROM = 6
+#: networks per call block of the lane kernel (``learners.lanes.BLOCK``): a group's lane-ready trials
+#: go to ``update_lanes`` together, which trains them in blocks of this many. Measured (thread CPU time,
+#: the paper's nets of 93 to 6064 weights but Exp. 2a's, 2-core AVX2 machine): a block of 4 trains
+#: 1.5-3.8x as many net-steps per second as one network, a block with 2 trials 1.0-1.9x, with 1 trial
+#: 0.5-1.0x (docs/decisions.md, D43)
+LANE_WIDTH = BLOCK
+#: a group's left-over trials (fewer than LANE_WIDTH) still go to the lane kernel, padded with idle lanes,
+#: if at least this many
+LANE_PAD_FROM = 2
 #: the lane kernel does not skip the zero inputs of one-hot data at the output units: nets whose output
 #: units see more inputs than this train slower in lanes (Exp. 2a, 101 inputs: 0.6x) and train alone
 _LANE_OUTPUT_INPUTS = 16
@@ -519,13 +520,9 @@ def _train_together(chunks: list, clock: Callable[[], float]) -> list:
         runs = [chunks[k][0] for k in ks]
         learners, nets, states = [r.learner for r in runs], [r.net for r in runs], [r.state for r in runs]
         batches = [chunks[k][1] for k in ks]
-        for _ in range(LANE_WIDTH - len(ks)):     # idle lanes: a copy of a net, no sequences
-            pad = nets[0].copy()
-            learners.append(learners[0])
-            nets.append(pad)
-            states.append(learners[0].init(pad))
-            batches.append(batches[0][:0])
-        got = update_lanes(learners, nets, states, batches)
+        # outputs only at target steps unless a growth hook reads them all (errors read the target steps only)
+        got = update_lanes(learners, nets, states, batches,
+                           all_outputs=any(r.tr.on_chunk is not None for r in runs))
         for k, o in zip(ks, got):
             outs[k] = o if isinstance(o, DivergenceError) else np.ascontiguousarray(o)
         share = (clock() - t) / len(ks)
