@@ -48,7 +48,7 @@ def _alone(net, learner, batch):
 def test_every_lane_equals_its_network_trained_alone(name, one_hot, per_step):
     rng = np.random.default_rng(zlib.crc32(f"{name}{one_hot}{per_step}".encode()))
     arch = dataclasses.replace(NETS[name], init_range=0.8)
-    for L in (1, 3, 8):
+    for L in (1, 3, 5, 9):          # blocks of 4 lanes per kernel call, the last one padded
         nets = [init(arch, rng) for _ in range(L)]
         for net in nets[::2]:          # masks that differ between lanes (as after growth in Exp. 2a)
             net.W_h[0, 0] = 0.0
@@ -124,3 +124,68 @@ def test_lanes_with_another_output_error_equal_networks_alone(delta):
     for l in range(5):
         assert got[l].tobytes() == expect[l][0].tobytes()
         assert nets[l].W_h.tobytes() == alone[l].W_h.tobytes()
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+def test_outputs_only_at_target_steps_train_the_same(one_hot):
+    """``all_outputs=False`` (what the protocol asks for) changes no weight or state; the outputs are those
+    of the networks alone wherever they are computed, and every step with a target has them."""
+    rng = np.random.default_rng(3)
+    arch = dataclasses.replace(NETS["exp6b"], init_range=0.8)
+    nets = [init(arch, rng) for _ in range(6)]
+    learners = [TruncatedRTRL(0.5) for _ in range(6)]
+    batches = [_batch(rng, arch, 5, one_hot, False) for _ in range(6)]
+    alone = [net.copy() for net in nets]
+    expect = [_alone(a, lr, b) for a, lr, b in zip(alone, learners, batches)]
+    states = [lr.init(net) for lr, net in zip(learners, nets)]
+    got = update_lanes(learners, nets, states, batches, all_outputs=False)
+    skipped = 0
+    for l in range(6):
+        Y, st = expect[l]
+        assert nets[l].W_h.tobytes() == alone[l].W_h.tobytes() and nets[l].W_k.tobytes() == alone[l].W_k.tobytes()
+        assert states[l].dS_in.tobytes() == st.dS_in.tobytes() and states[l].steps == st.steps
+        has = ~np.isnan(batches[l].targets).all(axis=1)
+        assert not np.isnan(got[l][has]).any()
+        seen = ~np.isnan(got[l]).all(axis=1)
+        assert got[l][seen].tobytes() == Y[seen].tobytes()
+        skipped += int((~seen).sum())
+    assert skipped > 0, "some steps without a target were skipped"
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_predict_in_lanes_equals_the_one_network_kernel(name):
+    from lstm1997 import predict
+    from lstm1997.learners.lanes import predict_lanes
+    from lstm1997.network import _run_kernel
+
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arch = dataclasses.replace(NETS[name], init_range=0.8)
+    net = init(arch, rng)
+    for one_hot in (True, False):
+        for n in (0, 1, 3, 6, 21, 200):
+            b = _batch(rng, arch, n, one_hot, False)
+            Y = np.empty((b.n_steps, arch.n_out))
+            _run_kernel(net, b, Y, np.zeros((0, 0)), np.zeros((0, 0)), 0.0, False, True)
+            assert predict_lanes(net, b).tobytes() == Y.tobytes(), (one_hot, n)
+            assert predict(net, b).tobytes() == Y.tobytes()
+    with pytest.raises(TypeError, match="1997"):
+        predict_lanes(init(dataclasses.replace(arch, forget_gate=True), rng), b)
+
+
+def test_predict_of_a_long_batch_goes_through_the_lanes(monkeypatch):
+    import lstm1997.learners.lanes as lanes_mod
+    from lstm1997 import predict
+    from lstm1997.network import _run_kernel
+
+    calls = []
+    real = lanes_mod.predict_lanes
+    monkeypatch.setattr(lanes_mod, "predict_lanes", lambda net, b: calls.append(len(b)) or real(net, b))
+    rng = np.random.default_rng(2)
+    net = init(NETS["exp4"], rng)
+    long_batch = Batch(rng.normal(size=(3000, 2)), np.full((3000, 1), np.nan), np.arange(0, 3001, 100))
+    short = long_batch[:3]
+    for b in (long_batch, short):
+        Y = np.empty((b.n_steps, 1))
+        _run_kernel(net, b, Y, np.zeros((0, 0)), np.zeros((0, 0)), 0.0, False, True)
+        assert predict(net, b).tobytes() == Y.tobytes()
+    assert calls == [30], "only the long batch runs in lanes"
