@@ -6,12 +6,16 @@ traces + online update, ``TruncatedRTRL(lr=0.1)``) in net-steps per second per c
 
 1. one network, the one-network kernel, ``learner.update(net, state, batch)`` (also given as us/step),
 2. ``update_lanes`` with L = 4, 8 and 16 independent networks (own initial weights) on L independent
-   batches in one kernel call (throughput = total net-steps of all lanes / seconds, packing included),
+   batches (throughput = total net-steps of all lanes / seconds, everything ``update_lanes`` does
+   included); the kernel trains them in blocks of 4 (one AVX2 register of float64 per quantity), so L = 8
+   and 16 are 2 and 4 kernel calls,
 3. PyTorch ``nn.LSTM`` + ``nn.Linear`` + sigmoid trained with SGD, one update per sequence, float32,
    ``torch.set_num_threads(1)`` (only if ``import torch`` works; torch is optional),
 
 and the ratios lanes / one network and one network (and 16 lanes) / torch. Every sequence has 100
-steps and a target only at its last step.
+steps and a target only at its last step; one network and the lanes are given their sequences in calls
+of ``CHUNK`` = 1000 sequences per network, as ``reproduce`` trains (outputs at every step, as
+``learner.update`` returns them).
 
 Timing rules (the machine may be shared): every figure is CPU time of the calling thread
 (``time.thread_time()``, not wall time; the kernels and torch, at one thread, run in the caller); all
@@ -45,6 +49,7 @@ from lstm1997 import Batch, DivergenceError, TruncatedRTRL, init  # noqa: E402
 from lstm1997.learners.lanes import update_lanes  # noqa: E402
 
 LANES = (4, 8, 16)
+CHUNK = 1000          # sequences per update call (per network), as the experiments' chunks
 TIMER = "thread CPU time"
 
 
@@ -63,6 +68,12 @@ def make_batch(arch, kind: str, n_seq: int, rng: np.random.Generator) -> Batch:
     return Batch.one_hot(rng.integers(0, arch.n_in, size=steps), arch.n_in, d, offsets)
 
 
+def _chunks(batch: Batch) -> list:
+    """The batch in chunks of ``CHUNK`` sequences, one update call each, as the protocol trains (a call per
+    chunk of every trial; a whole long run in one call would measure page faults on its output array)."""
+    return [batch[i:i + CHUNK] for i in range(0, len(batch), CHUNK)]
+
+
 # ---- variants ---------------------------------------------------------------------------------
 # Each variant has prepare(n_seq) -> workload (built outside the timer) and run(workload) ->
 # (thread CPU seconds, net-steps, number of diverged networks).
@@ -75,18 +86,19 @@ class OneNet:
         self.learner = TruncatedRTRL(lr=LR)
 
     def prepare(self, n_seq):
-        return make_batch(self.arch, self.kind, n_seq, self.rng)
+        return _chunks(make_batch(self.arch, self.kind, n_seq, self.rng))
 
-    def run(self, batch):
+    def run(self, chunks):
         net = self.net0.copy()
         state = self.learner.init(net)
         diverged = 0
         t0 = time.thread_time()
         try:
-            self.learner.update(net, state, batch)
+            for batch in chunks:
+                self.learner.update(net, state, batch)
         except DivergenceError:
             diverged = 1
-        return time.thread_time() - t0, batch.n_steps, diverged
+        return time.thread_time() - t0, sum(b.n_steps for b in chunks), diverged
 
 
 class Lanes:
@@ -96,16 +108,20 @@ class Lanes:
         self.learners = [TruncatedRTRL(lr=LR) for _ in range(L)]
 
     def prepare(self, n_seq):
-        """``n_seq`` sequences per lane, each lane its own batch."""
-        return [make_batch(self.arch, self.kind, n_seq, self.rng) for _ in range(self.L)]
+        """``n_seq`` sequences per lane, each lane its own batch, in chunks."""
+        per_lane = [_chunks(make_batch(self.arch, self.kind, n_seq, self.rng)) for _ in range(self.L)]
+        return list(zip(*per_lane))
 
-    def run(self, batches):
+    def run(self, rounds):
         nets = [n.copy() for n in self.net0s]
         states = [lr_.init(n) for lr_, n in zip(self.learners, nets)]
+        diverged = [False] * self.L
         t0 = time.thread_time()
-        out = update_lanes(self.learners, nets, states, batches)
+        for batches in rounds:
+            out = update_lanes(self.learners, nets, states, batches)
+            diverged = [d or isinstance(o, DivergenceError) for d, o in zip(diverged, out)]
         t = time.thread_time() - t0
-        return t, sum(b.n_steps for b in batches), sum(isinstance(o, DivergenceError) for o in out)
+        return t, sum(b.n_steps for r in rounds for b in r), sum(diverged)
 
 
 class TorchF32:

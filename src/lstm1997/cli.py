@@ -517,7 +517,7 @@ DEFAULT_DB = "lstm1997-results.sqlite"
 #: `reproduce` and `sensitivity`: trials of a row trained together by one worker, in SIMD lanes
 LANES = 8
 LANES_HELP = ("up to N trials of a table row run together in one worker, their training updates in calls of "
-              "the lane kernel, 8 networks per call in SIMD lanes (6 or 7 left: padded to 8; fewer: one by one, "
+              "the lane kernel, 4 networks per call in SIMD lanes (2 or 3 left: padded to 4; 1 left: alone, "
               "which is faster then); default 8; 1: one trial at a time per worker. Every trial's result is "
               "identical for any N and any --jobs")
 

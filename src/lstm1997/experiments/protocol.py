@@ -469,16 +469,16 @@ def _holds_now(w: Window) -> bool:
 # ---- trials in lanes -------------------------------------------------------------------------
 
 #: networks per call block of the lane kernel (``learners.lanes.BLOCK``): a group's lane-ready trials
-#: go to ``update_lanes`` together, which trains them in blocks of this many. Measured (thread CPU time,
-#: the paper's nets of 93 to 6064 weights but Exp. 2a's, 2-core AVX2 machine): a block of 4 trains
-#: 1.5-3.8x as many net-steps per second as one network, a block with 2 trials 1.0-1.9x, with 1 trial
-#: 0.5-1.0x (docs/decisions.md, D43)
+#: go to ``update_lanes`` in calls of this many. Measured (thread CPU time, the paper's nets of 93 to
+#: 6064 weights but Exp. 2a's, 2-core AVX2 machine): a block of 4 trains 1.9-4.6x as many net-steps per
+#: second as one network, a block with 2 trials 1.25-2.4x, with 1 trial 0.66-1.23x (docs/decisions.md, D43)
 LANE_WIDTH = BLOCK
 #: a group's left-over trials (fewer than LANE_WIDTH) still go to the lane kernel, padded with idle lanes,
-#: if at least this many
+#: if at least this many (one left over trains alone)
 LANE_PAD_FROM = 2
 #: the lane kernel does not skip the zero inputs of one-hot data at the output units: nets whose output
-#: units see more inputs than this train slower in lanes (Exp. 2a, 101 inputs: 0.6x) and train alone
+#: units see more inputs than this gain little in lanes (Exp. 2a, 101 inputs: 1.1x at 4 lanes, 0.3-0.8x with
+#: 1-3 trials in a block) and train alone
 _LANE_OUTPUT_INPUTS = 16
 
 
