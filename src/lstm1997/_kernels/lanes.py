@@ -1,26 +1,28 @@
-"""Numba kernel that trains L independent 1997 LSTMs of one architecture at once, one per SIMD lane.
+"""Numba kernel that trains ``WIDTH`` (4) independent 1997 LSTMs of one architecture at once, one per SIMD lane.
 
-Private: called only through :func:`lstm1997.learners.lanes.update_lanes`, which validates and packs
-every argument. Every per-network array of ``lstm.py: run_lstm`` gains a last, contiguous dimension of
-length L (the lane), so each arithmetic operation of a step serves L networks and the lane loops
-(innermost everywhere) compile to vector instructions. Each lane has its own weights, masks, traces,
-learning rate and stream of sequences, laid out lane-major (step t of every lane side by side), so that
-every load and store of a step is a contiguous lane vector. Lanes run in lockstep, step by step; a lane
-whose sequence ends applies its per-sequence update, checks its weights, resets and starts its next
-sequence while the others go on. A lane with no steps left, or whose weights became NaN or inf, runs on
-(on padding or on steps it must not use) with every update masked off.
+Private: called only through :func:`lstm1997.learners.lanes.update_lanes` and ``predict_lanes``, which
+validate every argument and call it once per block of 4 networks. Every per-network array of
+``lstm.py: run_lstm`` gains a last, contiguous dimension of length 4 (the lane), and every per-lane
+quantity of a step is an explicit SIMD vector (``_simd.py: LaneVec``, one AVX2 register of float64): each
+statement of a step is one vector instruction for all 4 networks. Each lane has its own weights, masks,
+traces, learning rate and stream of sequences; its inputs, targets and outputs are read and written in
+place, lane by lane. Lanes run in lockstep, step by step; a lane whose sequence ends applies its
+per-sequence update, checks its weights, resets and starts its next sequence while the others go on. A
+lane with no steps left, or whose weights became NaN or inf, runs on (on a spare row of zeros) with every
+update masked off.
 
 **Bit for bit the one-network kernel.** Every quantity of a lane is computed with exactly the operations,
 in exactly the order, of ``run_lstm`` (same sums in the same order, same products, the same ``exp``), so
-a network gives the same numbers alone or in any lane of any L (``tests/test_lanes.py``). Where
+a network gives the same numbers alone or in any lane of any block (``tests/test_lanes.py``). Where
 ``run_lstm`` skips work on a step without a target, a lane without a target keeps its weights by a
 select (never by adding a zero, which could turn -0.0 into +0.0).
 
-**What made it fast** (measured with ``benchmarks/bench_lanes.py``): (1) the ``exp`` of ``_math.py``, which
-vectorises where ``np.exp`` is a scalar library call; (2) the time loop ``_lanes`` takes every array as an
-argument and is compiled with ``noalias`` (``_jit.py``), without which LLVM guards each short lane loop
-with run-time overlap checks; (3) the lane-major data layout (no per-lane gathers of inputs, targets and
-outputs).
+**What makes it fast** (measured with ``benchmarks/bench_lanes.py`` and ``perf``; docs/decisions.md, D43):
+explicit vectors instead of one short loop over lanes per statement (the loops' set-up and remainder code
+was most of the time); four units per dot product and per logistic vector, so that independent chains of
+instructions are in flight; the one-hot inputs' weights gathered per lane; the time loop compiled with
+``noalias`` (``_jit.py``). The two blocks of four sums (net inputs, output units) are written out twice on
+purpose: as one shared function the kernel ran 7-15% slower.
 """
 
 import numpy as np

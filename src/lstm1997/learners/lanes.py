@@ -2,9 +2,10 @@
 
 :func:`update_lanes` is :meth:`TruncatedRTRL.update <lstm1997.learners.TruncatedRTRL.update>` for L
 networks of one architecture, each with its own weights, masks, learner state, learning rate and batch
-of sequences (of any lengths), trained by one call of the lane kernel (``_kernels/lanes.py``). Each
-network ends bit for bit where ``learner.update(net, state, batch)`` alone would have left it: lanes are
-a way of running trials, never a part of a trial's numbers.
+of sequences (of any lengths), trained by the lane kernel (``_kernels/lanes.py``) in blocks of
+:data:`BLOCK` networks per call. Each network ends bit for bit where ``learner.update(net, state, batch)``
+alone would have left it: lanes are a way of running trials, never a part of a trial's numbers.
+:func:`predict_lanes` is :func:`lstm1997.predict` with a batch's sequences spread over the lanes.
 """
 
 from __future__ import annotations
