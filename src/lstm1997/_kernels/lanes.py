@@ -131,7 +131,7 @@ def _settle(l, n_in, n_cells, n_src, n_osrc, use_sym, see_in, learn, acc, z, zo,
 @njit(**JIT)
 def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
                    C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-                   Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c,
+                   Xs, Ss, use_sym, Ds, ends, lane_seq, Ys, dS_in, dS_c,
                    lr, learn, per_step, delta, bad, all_out, base, nst):
     """Train (or, if not ``learn``, just run) ``WIDTH`` networks, each over its own sequences.
 
@@ -145,11 +145,8 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
         (outputs, written), for ``t < nst[l]``. A lane with no steps left reads the spare row ``N`` (zero
         inputs, no targets) and writes its outputs there. Read and written lane by lane (a gather or a
         scatter of W scalars per row), so that the caller packs nothing.
-    use_sym, sparse : one-hot inputs given as symbols; if ``sparse`` as well, only the current symbol's
-        input column is touched (gathers per lane, like ``run_lstm``'s one-hot path; for many inputs),
-        otherwise the one-hot vectors are written into the lanes' inputs and the dense loops run (for few
-        inputs; they add exact zeros for the other inputs: bit for bit the numbers of the one-hot path
-        while the weights are finite).
+    use_sym : one-hot inputs given as symbols: only the current symbol's input column is touched in the
+        net inputs and traces (its weights gathered per lane), as in ``run_lstm``'s one-hot path.
     ends, lane_seq : lane ``l`` owns the sequences ``lane_seq[l] .. lane_seq[l+1]-1``, in order; sequence
         ``i`` ends before step ``ends[i]`` of its lane (its first step is the previous sequence's end).
     dS_in, dS_c : ``(C*S, n_src, W)`` traces (the learners' states), reset at every sequence start.
@@ -198,14 +195,14 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
     fin_c = dS_c.copy()
     blk = np.arange(n_cells) // S   # the block of each cell (an integer division per use costs ~40 cycles)
     _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad, all_out,
+           Xs, Ss, use_sym, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad, all_out,
            base, nst, z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
            tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k, row, xrow, krow)
 
 
 @njit(**JIT_NOALIAS)
 def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind,
-           Xs, Ss, use_sym, sparse, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad, all_out,
+           Xs, Ss, use_sym, Ds, ends, lane_seq, Ys, dS_in, dS_c, lr, learn, per_step, delta, bad, all_out,
            base, nst, z, zo, y_new, fp, s_c, g_c, gp_c, h_c, hp_c, back, e_k, e_s,
            tmp, tgt, prev, cur, end, sq, alive, dWT_h, dWT_k, fin_in, fin_c, blk, net, gidx, sh_c, shp_c, y_k, fp_k, row, xrow, krow):
     """The time loop of :func:`run_lstm_lanes`. Every per-lane quantity is a lane vector (``_simd.py``):
@@ -235,7 +232,7 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
             n_alive += _settle(l, n_in, n_cells, n_src, n_osrc, use_sym, see_in, learn, acc, z, zo, s_c,
                                dS_in, dS_c, prev, WT_h, WT_k, dWT_h, dWT_k, ends, lane_seq,
                                cur, end, sq, alive, bad, fin_in, fin_c)
-    m0 = n_in if sparse else 0
+    m0 = n_in if use_sym else 0
     zero = vsplat(0.0, W)
     one = vsplat(1.0, W)
     lr_v = vload(lr, 0, W)
@@ -268,7 +265,7 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                 if see_in:
                     vstore(zo, m * W, x)
         # ---- net inputs (four units at a time: independent sums in flight), then their logistic ----
-        if sparse:
+        if use_sym:
             for l in range(W):
                 gidx[l] = prev[l] * (n_hid * W) + l          # WT_h[prev[l], 0, l]
         i = 0
@@ -278,7 +275,7 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
             a1 = zero
             a2 = zero
             a3 = zero
-            if sparse:
+            if use_sym:
                 a0 = a0 + vgather(WT_h, gidx, i * W, W)
                 if nb > 1:
                     a1 = a1 + vgather(WT_h, gidx, (i + 1) * W, W)
@@ -351,7 +348,7 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                 j = blk[q]
                 a_in = vload(g_c, q * W, W) * vload(fp, j * W, W)
                 a_c = vload(y_new, j * W, W) * vload(gp_c, q * W, W)
-                if sparse:
+                if use_sym:
                     vstore(tmp, 0, a_in)
                     for l in range(W):
                         dS_in[q, prev[l], l] += tmp[l]

@@ -23,8 +23,6 @@ __all__ = ["update_lanes", "predict_lanes", "lanes_supported", "BLOCK"]
 # BLOCK: networks per call of the lane kernel; update_lanes trains any number of networks in blocks of this
 # many (the last block padded with idle lanes)
 
-_DENSE_UP_TO = 0      # one-hot batches with at most this many inputs run through the dense input path (none: the
-                       # lane kernel gathers the current symbol's weights, as the one-network kernel reads them)
 
 
 def lanes_supported(learner, net) -> bool:
@@ -66,14 +64,11 @@ def update_lanes(learners, nets, states, batches, all_outputs: bool = True) -> l
     if len({id(n) for n in nets}) != L or len({id(s) for s in states}) != L:
         raise ValueError("each lane needs a network and a state of its own")
 
-    sym_path = all(b.symbols is not None for b in batches)
-    # one-hot inputs: with few inputs the dense lane loops (which add exact zeros for the other inputs,
-    # bit for bit the numbers of the one-hot path while the weights are finite) beat per-lane gathers
-    sparse = sym_path and arch.n_in > _DENSE_UP_TO
+    sym_path = all(b.symbols is not None for b in batches)     # one-hot inputs given as symbols
     Ys, bad = [], np.full(L, -1, dtype=np.int64)
     for b0 in range(0, L, BLOCK):          # the kernel trains BLOCK lanes per call: blocks, the last padded
         sl = slice(b0, min(b0 + BLOCK, L))
-        Y_b, bad[sl] = _train_block(arch, learners[sl], nets[sl], states[sl], batches[sl], sym_path, sparse,
+        Y_b, bad[sl] = _train_block(arch, learners[sl], nets[sl], states[sl], batches[sl], sym_path,
                                     bool(per_step), DELTAS.index(learners[0].delta), all_outputs=bool(all_outputs))
         Ys.extend(Y_b)
 
@@ -99,12 +94,11 @@ def predict_lanes(net, batch) -> np.ndarray:
     cuts = [(i * n) // BLOCK for i in range(BLOCK + 1)]
     parts = [batch[cuts[i]:cuts[i + 1]] for i in range(BLOCK)]
     sym_path = batch.symbols is not None
-    Ys, _ = _train_block(net.arch, None, [net] * BLOCK, None, parts, sym_path, sym_path and net.arch.n_in > _DENSE_UP_TO,
-                         True, 0, learn=False)
+    Ys, _ = _train_block(net.arch, None, [net] * BLOCK, None, parts, sym_path, True, 0, learn=False)
     return np.concatenate(Ys, axis=0) if n else np.empty((0, net.arch.n_out))
 
 
-def _train_block(arch, learners, nets, states, batches, sym_path, sparse, per_step, delta, learn=True,
+def _train_block(arch, learners, nets, states, batches, sym_path, per_step, delta, learn=True,
                  all_outputs=True):
     """One kernel call for up to ``WIDTH`` lanes (the rest padded with lanes that have no sequences): packs
     the lanes lane-major, trains them, and writes weights and traces back. Returns the lanes' outputs
@@ -163,7 +157,7 @@ def _train_block(arch, learners, nets, states, batches, sym_path, sparse, per_st
     with np.errstate(over="ignore", invalid="ignore"):    # only matters with NUMBA_DISABLE_JIT=1
         run_lstm_lanes(WT_h, WT_k, MT_h, MT_k, arch.blocks, arch.cells, arch.hidden, arch.n_in,
                        arch.output_gates, arch.outputs_see_inputs, 0 if arch.g == "g2" else 1,
-                       0 if arch.h == "h1" else 1, Xs, Ss, sym_path, sparse, Ds, ends, lane_seq, Ys,
+                       0 if arch.h == "h1" else 1, Xs, Ss, sym_path, Ds, ends, lane_seq, Ys,
                        dS_in, dS_c, lr, learn, per_step, delta, bad, all_outputs or not learn, base, nst)
     for l, (net, st) in enumerate(zip(nets, states) if learn else ()):
         net.W_h[...] = WT_h[:, :, l].T
