@@ -141,7 +141,8 @@ def run_lstm_lanes(WT_h, WT_k, MT_h, MT_k,
         sequences).
     Xs, Ss, Ds, Ys : every lane's steps, lane after lane, plus one last spare row: lane ``l``'s step ``t``
         (counted over all its sequences) is row ``base[l] + t`` of ``Xs`` (inputs, ``(N + 1, n_in)``; unused
-        if ``use_sym``), ``Ss`` (its symbol, if ``use_sym``), ``Ds`` (targets, NaN for none) and ``Ys``
+        if ``use_sym``), ``Ss`` (its symbol, if ``use_sym``), ``Ds`` (targets, NaN for none; not read, and
+        may be empty, if not ``learn``) and ``Ys``
         (outputs, written), for ``t < nst[l]``. A lane with no steps left reads the spare row ``N`` (zero
         inputs, no targets) and writes its outputs there. Read and written lane by lane (a gather or a
         scatter of W scalars per row), so that the caller packs nothing.
@@ -365,9 +366,10 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
         # ---- output units and their errors (eq. 19); without all_out only at steps where a lane has a
         #      target (the others' outputs are NaN: no number of training depends on them) ----
         tg = zero
-        for k in range(K):
-            d = vgather(Ds, krow, k, W)
-            tg = vwhere_eq(d, d, one, tg)
+        if learn:                           # (without learning the targets are not read: Ds may be empty)
+            for k in range(K):
+                d = vgather(Ds, krow, k, W)
+                tg = vwhere_eq(d, d, one, tg)
         vstore(tgt, 0, tg)
         some = all_out
         for l in range(W):
@@ -404,14 +406,15 @@ def _lanes(WT_h, WT_k, MT_h, MT_k, C, S, H, n_in, has_og, see_in, g_kind, h_kind
                 vstore(tmp, 0, y)
                 for l in range(W):
                     Ys[row[l], k] = tmp[l]
-                d = vgather(Ds, krow, k, W)
-                if delta == 0:
-                    e = y * (1.0 - y) * (d - y)
-                elif delta == 1:
-                    e = d - y
-                else:
-                    e = (y * (1.0 - y) + 0.1) * (d - y)
-                vstore(e_k, k * W, vwhere_eq(d, d, e, 0.0))       # no target (NaN): no error
+                if learn:
+                    d = vgather(Ds, krow, k, W)
+                    if delta == 0:
+                        e = y * (1.0 - y) * (d - y)
+                    elif delta == 1:
+                        e = d - y
+                    else:
+                        e = (y * (1.0 - y) + 0.1) * (d - y)
+                    vstore(e_k, k * W, vwhere_eq(d, d, e, 0.0))   # no target (NaN): no error
         else:
             for l in range(W):
                 for k in range(K):

@@ -119,7 +119,7 @@ def _train_block(arch, learners, nets, states, batches, sym_path, per_step, delt
     if learn:
         Ds = np.concatenate([b.targets for b in batches] + [np.full((1, K), np.nan)])
     else:
-        Ds = np.full((N + 1, K), np.nan)
+        Ds = np.zeros((0, K))                       # not read without learning
     if sym_path:
         Xs = np.zeros((0, arch.n_in))
         Ss = np.concatenate([b.symbols for b in batches] + [np.zeros(1, dtype=np.int64)])
