@@ -484,3 +484,37 @@ def test_a_failing_trial_is_recorded_and_the_others_still_run(tmp_path):
         assert list(summary.errors) == [ids[0]] and "not a trial description" in summary.errors[ids[0]]
         assert summary.finished == [ids[1]]
         assert store.get(ids[0])["status"] == "error" and store.get(ids[1])["status"] == "done"
+
+
+def test_a_death_is_blamed_on_the_segment_the_process_runs_not_on_an_earlier_one(tmp_path):
+    """One worker process runs a segment of trial X, then trial Y's, which kills it; X's next segment,
+    submitted meanwhile, has not started. Only Y is blamed (X's earlier segment ran in the same process:
+    blamed by trial, X would be counted as dying too, and fail after three of Y's deaths), and X's next
+    segment runs in the fresh process."""
+    from lstm1997.runner.backends import LocalPool, WorkerDied
+
+    x = _specs()[0]
+    y = {"trial": x.args, "die_at": 0, "deaths": 99, "marker": str(tmp_path / "died")}
+    jx = {"id": 1, "fn": x.fn, "args": x.args, "seed": x.seed, "version": __version__}
+    jy = {"id": 2, "fn": "dying_trial:open_dying_trial", "args": y, "seed": x.seed, "version": __version__}
+    blamed = []
+    pool = LocalPool(1, on_death=lambda ids, how: blamed.append(ids))
+    try:
+        f1 = pool.submit([jx], [None], 60.0, 1000)
+        while not pool.wait({f1}, 0.5):
+            pass
+        (seg,) = pool.result(f1)
+        assert not seg["finished"] and seg["sequences"] >= 1000
+        f2 = pool.submit([jy], [None], 60.0, None)
+        f3 = pool.submit([jx], [seg["checkpoint"]], 60.0, None)
+        deadline = time.monotonic() + 300
+        while not (f2.done() and f3.done()) and time.monotonic() < deadline:
+            pool.wait({f for f in (f2, f3) if not f.done()}, 0.5)
+        with pytest.raises(WorkerDied, match="died 3 times"):
+            pool.result(f2)
+        (last,) = pool.result(f3)
+        assert last["finished"]
+    finally:
+        pool.close(kill=True)
+    assert blamed == [[2], [2]]
+    assert len(list(tmp_path.glob("died.*"))) == 3

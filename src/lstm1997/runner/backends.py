@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import gc
+import itertools
 import logging
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
@@ -96,7 +97,8 @@ class LocalPool:
         self.capacity = self.workers = n
         self._on_death = on_death or (lambda ids, how: None)   # (trial ids, how they died), when they go on
         self._deaths: collections.Counter = collections.Counter()   # trial id -> deaths of its process
-        self._flying: dict = {}      # our future -> [inner future, (jobs, checkpoints, seconds, sequences, end)]
+        self._flying: dict = {}      # our future -> [inner future, token, (jobs, checkpoints, seconds, sequences, end)]
+        self._tokens = itertools.count()     # each submission's own number (see _read_pids)
         self._broken = False
         self._start()
 
@@ -105,7 +107,7 @@ class LocalPool:
         # fresh queues and event each time: a process killed while writing may leave their locks taken
         self._stop, self._queue, self._pids = ctx.Event(), ctx.Queue(), ctx.SimpleQueue()
         self._rebalance = ctx.Event()
-        self._pid_of: dict = {}      # trial id -> pid of the process that runs its segment now
+        self._pid_of: dict = {}      # submission token -> pid of the process that runs it
         self._ex = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_local_worker,
                                           initargs=(self._stop, self._queue, self._pids, os.getpid(),
                                                     self._rebalance))
@@ -114,21 +116,26 @@ class LocalPool:
     def submit(self, jobs, checkpoints, seconds, sequences, end_on_finish=False) -> cf.Future:
         outer: cf.Future = cf.Future()
         args = (jobs, checkpoints, seconds, sequences, end_on_finish)
-        self._flying[outer] = [self._submit(args), args]
+        self._flying[outer] = [*self._submit(args), args]
         return outer
 
-    def _submit(self, args: tuple) -> cf.Future:
+    def _submit(self, args: tuple) -> tuple:
         """Submit a segment. The executor may start a worker process here; it is started with SIGINT and
         SIGTERM blocked (a blocked mask survives exec), so that a signal to the process group cannot kill
-        it while it is still importing, before :func:`~.worker.init_local_worker` makes it ignore them."""
+        it while it is still importing, before :func:`~.worker.init_local_worker` makes it ignore them.
+        Returns the executor's future and the submission's token: the worker that runs the segment sends
+        ``(token, pid)`` as it starts, so a death is blamed on the segment that process runs now. (Keyed
+        by trial, a trial's new segment, submitted but not started yet, would still carry the pid of the
+        process that ran its previous segment, e.g. in a group with the trial whose process died.)"""
         block = hasattr(signal, "pthread_sigmask")
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
+        token = next(self._tokens)
         try:
-            return self._ex.submit(run_local_segment, *args[:4], end_on_finish=args[4])
+            return self._ex.submit(run_local_segment, *args[:4], end_on_finish=args[4], token=token), token
         except BrokenProcessPool as e:      # a worker died since the last wait(): wait() recovers
             fut: cf.Future = cf.Future()
             fut.set_exception(e)
-            return fut
+            return fut, token
         finally:
             if block:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -157,8 +164,13 @@ class LocalPool:
         """The executor is broken: blame the dead process's trials, start a fresh executor, resubmit."""
         self._read_pids()
         dead = self._dead_processes()
-        flying_ids = {job["id"]: outer for outer, (_, args) in self._flying.items() for job in args[0]}
-        blamed = {i: dead[pid] for i, pid in self._pid_of.items() if pid in dead and i in flying_ids}
+        flying_ids, blamed = {}, {}
+        for outer, (_, token, args) in self._flying.items():
+            pid = self._pid_of.get(token)
+            for job in args[0]:
+                flying_ids[job["id"]] = outer
+                if pid in dead:
+                    blamed[job["id"]] = dead[pid]
         self._broken = True
         self.close(kill=True, keep=True)
         if not blamed:
@@ -184,7 +196,7 @@ class LocalPool:
             else:
                 self._on_death([i for i, _ in dead_ids], how)
         for entry in self._flying.values():
-            entry[0] = self._submit(entry[1])
+            entry[:2] = self._submit(entry[2])
 
     def _dead_processes(self) -> dict:
         """pid -> exit code (None if not known yet) of the executor's processes that have ended. A process
@@ -214,10 +226,10 @@ class LocalPool:
             try:
                 if self._pids.empty():
                     return
-                i, pid = self._pids.get()
+                token, pid = self._pids.get()
             except (OSError, EOFError, ValueError):
                 return
-            self._pid_of[i] = pid
+            self._pid_of[token] = pid
 
     def result(self, fut) -> dict:
         """The segment's result; a trial's own failure (also :class:`WorkerDied`) is raised as it is."""

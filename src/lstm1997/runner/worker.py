@@ -39,12 +39,11 @@ def resolve(name: str) -> Callable:
     return getattr(importlib.import_module(mod), attr)
 
 
-def run_local_segment(jobs: list, *rest, **kw) -> list:
-    """:func:`run_group_segment` in a local worker process, after telling the pool which process runs which
-    trials (on a ``SimpleQueue``: written at once, not later by a feeder thread): if the process dies, the
-    pool knows the trials to blame (see :class:`~.backends.LocalPool`)."""
-    for job in jobs:
-        _hooks["pids"]((job["id"], os.getpid()))
+def run_local_segment(jobs: list, *rest, token: int, **kw) -> list:
+    """:func:`run_group_segment` in a local worker process, after telling the pool which process runs the
+    submission ``token`` (on a ``SimpleQueue``: written at once, not later by a feeder thread): if the
+    process dies, the pool knows the segment, and so the trials, to blame (see :class:`~.backends.LocalPool`)."""
+    _hooks["pids"]((token, os.getpid()))
     return run_group_segment(jobs, *rest, **kw)
 
 
