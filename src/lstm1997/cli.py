@@ -515,10 +515,10 @@ def _plausible(paper: dict, ours: dict) -> bool:
 DEFAULT_DB = "lstm1997-results.sqlite"
 
 #: `reproduce` and `sensitivity`: trials of a row trained together by one worker, in SIMD lanes
-LANES = 8
+LANES = 4
 LANES_HELP = ("up to N trials of a table row run together in one worker, their training updates in calls of "
               "the lane kernel, 4 networks per call in SIMD lanes (2 or 3 left: padded to 4; 1 left: alone, "
-              "which is faster then); default 8; 1: one trial at a time per worker. Every trial's result is "
+              "which is faster then); default 4; 1: one trial at a time per worker. Every trial's result is "
               "identical for any N and any --jobs")
 
 
