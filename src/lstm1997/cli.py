@@ -181,9 +181,12 @@ def _jsonable(v):
 def _write_json(path: str, obj: dict) -> None:
     """Write ``obj`` as JSON to exactly ``path``, atomically (never a partial file; never replacing a
     folder, device or FIFO)."""
+    from .interrupt import deferred
     from .io import write_text
 
-    write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+    text = json.dumps(_jsonable(obj), indent=2) + "\n"
+    with deferred():                 # a signal now is raised once the file is written (or not at all)
+        write_text(path, text)
 
 
 def _check_out(path, what: str, inputs=()) -> None:
@@ -201,6 +204,22 @@ _SYMBOLS = ("T", "N", "p", "q", "lr", "blocks", "cells", "method")
 
 def _overrides(args) -> dict:
     return {k: getattr(args, k) for k in _SYMBOLS if getattr(args, k, None) is not None}
+
+
+def _check_options_apply(exp, args) -> None:
+    """Refuse, in the command line's terms, options of ``run`` that the experiment does not take (or that
+    its name already fixes, as ``2a`` fixes the task)."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(exp.config)}
+    takes = [k for k in _SYMBOLS if k in names]
+    given = [k for k in _SYMBOLS if getattr(args, k, None) is not None]
+    bad = [k for k in given if k not in names]
+    if bad:
+        opts = " and ".join(f"--{k}" for k in bad)
+        raise ValueError(f"{opts} {'do' if len(bad) > 1 else 'does'} not apply to experiment {args.experiment} "
+                         f"({exp.title}); its options are {', '.join('--' + k for k in takes) or 'none'} "
+                         "(lstm1997 list shows every experiment's rows)")
 
 
 def _matching_row(exp, cfg):
@@ -283,6 +302,7 @@ def cmd_run(args) -> int:
 
     exp, fixed = lookup(args.experiment)
     over = {**fixed, **_overrides(args)}
+    _check_options_apply(exp, args)
     if args.max_sequences is not None:
         if args.max_sequences < 1:
             raise ValueError("--max-sequences must be at least 1")
@@ -577,9 +597,15 @@ def _plan(args):
     if args.max_sequences is not None and args.max_sequences < 1:
         raise ValueError("--max-sequences must be at least 1")
     quick = args.budget == "quick"
+    wanted = None
+    if args.rows is not None:
+        wanted = [w.strip() for w in args.rows.split(",") if w.strip()]
+        if not wanted:
+            raise ValueError(f"--rows {args.rows!r} names no row; give row labels or numbers separated by commas, "
+                             "or leave out --rows for all rows")
     plan = []
     for table in (TABLES if args.table == "all" else [args.table]):
-        exp, rows = table_rows(table, args.rows.split(",") if args.rows and args.table != "all" else None)
+        exp, rows = table_rows(table, wanted)
         for row in rows:
             if row.cited:           # shown beside ours, never run
                 plan.append((str(table), exp, row, None, []))
@@ -603,6 +629,10 @@ def _plan(args):
                 specs.append(TrialSpec(OPEN_TRIAL, targs, k, __version__,
                                        f"{table} {row.label}{_readings_suffix(targs)} #{k + 1}"))
             plan.append((str(table), exp, row, cap, specs))
+            n_specs = sum(len(e[4]) for e in plan)
+            if n_specs > MAX_TRIALS_TOTAL:
+                raise ValueError(f"this command would run more than {MAX_TRIALS_TOTAL:,} trials; choose fewer "
+                                 "rows (--rows) or a smaller --trials")
     return plan
 
 
@@ -787,6 +817,9 @@ def _reading_sets(text: str | None, plan_rows, diagnostics: bool) -> list[tuple]
             if not part:
                 continue
             names = () if part == "spec" else tuple(sorted(n.strip() for n in part.split("+") if n.strip()))
+            if part != "spec" and (not names or any(not n.strip() for n in part.split("+"))):
+                raise ValueError(f"--readings: {part!r} is not a reading set: name readings joined by '+' "
+                                 "(e.g. error-x2+cells-input-only), or 'spec'; lstm1997 readings lists them")
             if names not in sets:
                 sets.append(names)
         if not sets:
@@ -1009,6 +1042,7 @@ def cmd_guess(args) -> int:
           f"{args.trials} trial(s), seed {args.seed}")
 
     def progress(k, r):
+        args.reached = f"after {k + 1} of {args.trials} trial(s)"
         sys.stderr.write(f"  trial {k + 1}: " + (f"solved after {r['guesses']:,} guesses" if r["solved"] else
                          f"not solved in {r['guesses']:,} guesses") + f" ({r['seconds']:.1f} s)\n")
 
@@ -1072,6 +1106,7 @@ def cmd_report(args) -> int:
     import shutil
     import tempfile
 
+    from .interrupt import deferred
     from .report import build_report
 
     out = args.out
@@ -1081,20 +1116,21 @@ def cmd_report(args) -> int:
     tmp = tempfile.mkdtemp(prefix=".lstm1997-report-", dir=out if os.path.isdir(out) else base)
     try:
         rep = build_report(db, tmp, progress=lambda msg: sys.stderr.write(f"report: {msg}\n"))
-        if not os.path.isdir(out):
-            os.makedirs(out, exist_ok=True)
-        figs = os.path.join(tmp, "figures")
-        if os.path.isdir(figs):
-            os.makedirs(os.path.join(out, "figures"), exist_ok=True)
-            for name in sorted(os.listdir(figs)):
-                os.replace(os.path.join(figs, name), os.path.join(out, "figures", name))
-        for name in ("report.md", "report.html"):
-            os.replace(os.path.join(tmp, name), os.path.join(out, name))
+        with deferred():           # all of it moves into place, or a signal stops it before it starts
+            if not os.path.isdir(out):
+                os.makedirs(out, exist_ok=True)
+            figs = os.path.join(tmp, "figures")
+            if os.path.isdir(figs):
+                os.makedirs(os.path.join(out, "figures"), exist_ok=True)
+                for name in sorted(os.listdir(figs)):
+                    os.replace(os.path.join(figs, name), os.path.join(out, "figures", name))
+            for name in ("report.md", "report.html"):
+                os.replace(os.path.join(tmp, name), os.path.join(out, name))
+            print(f"wrote {os.path.join(out, 'report.html')} ({len(rep.figures)} figures embedded) and "
+                  f"{os.path.join(out, 'report.md')} (figures in {os.path.join(out, 'figures')}) from "
+                  f"{rep.trials} finished trials in {db} ({time.perf_counter() - t0:.1f} s)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"wrote {os.path.join(out, 'report.html')} ({len(rep.figures)} figures embedded) and "
-          f"{os.path.join(out, 'report.md')} (figures in {os.path.join(out, 'figures')}) from {rep.trials} "
-          f"finished trials in {db} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
@@ -1143,12 +1179,17 @@ def cmd_fit(args) -> int:
     _warm_kernels(_Progress())
 
     def progress(st):
+        args.reached = f"after epoch {st.epoch} of {args.epochs}"
         sys.stderr.write(f"epoch {st.epoch}/{args.epochs}: training MAE {st.mae:.5f}  MSE {st.mse:.3e}  "
                          f"({st.seconds:.1f} s)\n")
 
+    from .interrupt import deferred
+
+    args.reached = f"in epoch 1 of {args.epochs}"
     hist = train(net, batch, TruncatedRTRL(args.lr), args.epochs, rng, progress)
-    save_model(net, args.out)
-    print(f"final epoch: training MAE {hist[-1].mae:.5f}, MSE {hist[-1].mse:.3e}; wrote {args.out}")
+    with deferred():
+        save_model(net, args.out)
+        print(f"final epoch: training MAE {hist[-1].mae:.5f}, MSE {hist[-1].mse:.3e}; wrote {args.out}")
     return 0
 
 
@@ -1164,8 +1205,8 @@ def _check_targets(batch, name: str) -> None:
         row, col = np.argwhere(given & ((t < 0.0) | (t > 1.0)))[0]
         i = int(np.searchsorted(batch.offsets, row, side="right")) - 1
         raise ValueError(f"{name}: targets must lie in [0, 1] (the output units are logistic), but they range "
-                         f"over [{lo:.6g}, {hi:.6g}] (first outside at sequence {i}, step {int(row - batch.offsets[i])}, "
-                         f"target {int(col)}); rescale them into [0, 1], e.g. (d - min) / (max - min), and "
+                         f"over [{lo!r}, {hi!r}] (first outside: {float(t[row, col])!r} at sequence {i}, step "
+                         f"{int(row - batch.offsets[i])}, target {int(col)}); rescale them into [0, 1], e.g. (d - min) / (max - min), and "
                          "scale the outputs back")
 
 
@@ -1180,12 +1221,125 @@ def cmd_predict(args) -> int:
     if batch.n_in != net.arch.n_in:
         raise ValueError(f"{args.data} has {batch.n_in} inputs per step but model {args.model} expects "
                          f"{net.arch.n_in}")
-    save_outputs(args.out, (predict_rnn if isinstance(net, RNN) else predict)(net, batch), batch.lengths)
-    print(f"wrote outputs of {len(batch)} sequences ({batch.n_steps:,} steps x {net.arch.n_out}) to {args.out}")
+    from .interrupt import deferred
+
+    outputs = (predict_rnn if isinstance(net, RNN) else predict)(net, batch)
+    with deferred():
+        save_outputs(args.out, outputs, batch.lengths)
+        print(f"wrote outputs of {len(batch)} sequences ({batch.n_steps:,} steps x {net.arch.n_out}) to {args.out}")
     return 0
 
 
 # ---- main -------------------------------------------------------------------------------------
+
+def _store_files(db: str, what: str = "--db") -> list[tuple[str, str]]:
+    """A results store and the files SQLite keeps beside it."""
+    return [(what, db)] + [(f"{what}'s {sfx[1:]} file", db + sfx) for sfx in ("-wal", "-shm", "-journal")]
+
+
+#: the most trials one command runs per row (the paper runs at most 30), and in all
+MAX_TRIALS = 10_000
+MAX_TRIALS_TOTAL = 100_000
+#: the most passes over the data one `fit` makes
+MAX_EPOCHS = 1_000_000
+
+
+def _check_counts(args) -> None:
+    """Before any work, for every command: the counts a user gives lie in their ranges, and absurd sizes
+    (work that could not end in a lifetime) are refused up front, naming the option and its value."""
+    def given(name):
+        v = getattr(args, name, None)
+        return None if v is None or isinstance(v, bool) else v
+
+    seed = given("seed")
+    if seed is not None and seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0, got {seed}")
+    trials = given("trials")
+    if trials is not None:
+        if trials < 1:
+            raise ValueError(f"--trials must be at least 1, got {trials}")
+        if trials > MAX_TRIALS:
+            raise ValueError(f"--trials {trials:,} is more than {MAX_TRIALS:,} (the paper runs at most 30 trials "
+                             "per row); choose a smaller --trials")
+    for name, least in (("max_sequences", 1), ("max_guesses", 1), ("checkpoint_sequences", 1), ("jobs", 1),
+                        ("lanes", 1), ("epochs", 1)):
+        v = given(name)
+        if v is not None and v < least:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least {least}, got {v}")
+    epochs = given("epochs")
+    if epochs is not None and epochs > MAX_EPOCHS:
+        raise ValueError(f"--epochs {epochs:,} is more than {MAX_EPOCHS:,} passes over the data; choose a "
+                         "smaller --epochs")
+    jobs = given("jobs")
+    most = 8 * (os.cpu_count() or 1)
+    if jobs is not None and jobs > most and getattr(args, "scheduler", None) is None:
+        raise ValueError(f"--jobs {jobs:,} is more than {most} worker processes (8 per core of this machine, "
+                         f"which has {os.cpu_count() or 1}); choose a smaller --jobs, or run on a Dask cluster "
+                         "(--scheduler)")
+    lanes = given("lanes")
+    if lanes is not None and lanes > 1024:
+        raise ValueError(f"--lanes {lanes:,} is more than 1,024 trials trained together by one worker; choose "
+                         "a smaller --lanes (4, the default, fills one block of the lane kernel)")
+
+
+def _check_overlaps(args) -> None:
+    """Before any work, for every command: no file it writes is one of its inputs or another of its
+    outputs (:func:`lstm1997.io.check_overlaps`: by resolved path and by inode, existing or not)."""
+    from .io import check_overlaps
+
+    c = args.command
+    outs, ins, folders = [], [], []
+    js = getattr(args, "json", None)
+    if isinstance(js, str):
+        outs.append(("--json", js))
+    db = getattr(args, "db", None)
+    if c in ("reproduce", "sensitivity", "status", "report"):
+        db = db if isinstance(db, str) and db.strip() else (os.environ.get("LSTM1997_DB") or DEFAULT_DB)
+        if c in ("reproduce", "sensitivity"):      # the store is written
+            outs += _store_files(db)
+        else:
+            ins += _store_files(db)
+    if c == "report" and isinstance(args.out, str) and args.out.strip():
+        outs += [("--out", os.path.join(args.out, n)) for n in ("report.html", "report.md")]
+        folders.append(("--out", os.path.join(args.out, "figures")))
+    if c == "fit":
+        ins += [("the data file", args.data), ("--init", args.init)]
+        outs.append(("--out", args.out))
+    if c == "predict":
+        ins += [("the model file", args.model), ("the data file", args.data)]
+        outs.append(("--out", args.out))
+    outs = [(w, p) for w, p in outs if isinstance(p, str) and p.strip()]
+    ins = [(w, p) for w, p in ins if isinstance(p, str) and p.strip()]
+    check_overlaps(outs, ins, folders)
+
+
+def _interrupted_text(args, e) -> str:
+    """What an interrupted command reached, what it left, and how to go on (one line)."""
+    name = getattr(e, "name", "SIGINT")
+    c = args.command
+    if getattr(e, "late", False):
+        return (f"interrupted ({name}) as the {c} command was writing its output: the output was completed "
+                "and written before it stopped (see the lines above)")
+    reached = getattr(args, "reached", None)
+    at = f" {reached}" if reached else ""
+    if c in ("reproduce", "sensitivity"):
+        return (f"interrupted ({name}). Nothing finished is lost: finished trials are in the results store. "
+                f"To resume, run: {_again()}")
+    if c == "fit":
+        return (f"interrupted ({name}) during fit{at}; nothing was written (the model goes to --out only at "
+                "the end; fit keeps no checkpoint): run the same command again, with fewer --epochs for a "
+                "shorter run")
+    if c == "guess":
+        return (f"interrupted ({name}){at}; nothing was written (guess writes --json only at the end and "
+                f"keeps no partial results): run the same command again, with fewer --trials or a smaller "
+                "--max-guesses for a shorter run")
+    if c == "report":
+        return (f"interrupted ({name}) while building the report; nothing was written to --out (the report is "
+                "built in a temporary folder, now removed): run the same command again")
+    if c == "predict":
+        return f"interrupted ({name}); nothing was written to --out: run the same command again"
+    return f"interrupted ({name}); nothing was written"
+
 
 def _one_line(e) -> str:
     return " ".join(str(e).split())
@@ -1331,9 +1485,14 @@ def main(argv=None) -> int:
     from .runner import RunnerError
     from .training import TrainingDiverged
 
+    from .interrupt import signals_raise
+
     args = _parser().parse_args(argv)
     try:
-        return args.func(args)
+        with signals_raise():
+            _check_counts(args)
+            _check_overlaps(args)
+            return args.func(args)
     except (ValueError, FormatError, TrainingDiverged, DivergenceError, RunnerError) as e:
         sys.stderr.write(f"lstm1997: error: {_one_line(e)}\n")
         return 2
@@ -1353,9 +1512,19 @@ def main(argv=None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         sys.stderr.write(f"lstm1997: error: {where}{write_error_hint(e)}\n")
         return 2
-    except KeyboardInterrupt:
-        resume = (f" Nothing finished is lost. To resume, run: {_again()}" if args.command == "reproduce" else "")
-        sys.stderr.write(f"\nlstm1997: interrupted.{resume}\n")
+    except Exception as e:       # a bug: said in one line (and exit 70), never a traceback for the user
+        if os.environ.get("LSTM1997_DEBUG"):
+            raise
+        sys.stderr.write(f"lstm1997: internal error ({type(e).__name__}: {_one_line(e)}); this is a bug in "
+                         f"lstm1997 {__version__}: please report it with the command line (LSTM1997_DEBUG=1 shows "
+                         "the traceback)\n")
+        return 70
+    except KeyboardInterrupt as e:
+        try:
+            sys.stderr.write(f"\nlstm1997: {_interrupted_text(args, e)}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
         return 130
 
 

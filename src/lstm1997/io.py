@@ -286,6 +286,57 @@ def check_destination(path, inputs: Iterable = (), what: str = "the output") -> 
         pass
 
 
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file, whether or not it exists yet: the same path once
+    resolved (symbolic links, ``..``, ``.``, relative against absolute), or, for files that exist, the
+    same inode on the same device (a hard link, a bind mount)."""
+    pa, pb = os.fspath(a), os.fspath(b)
+    if os.path.realpath(pa) == os.path.realpath(pb):
+        return True
+    try:
+        return os.path.samestat(os.stat(pa), os.stat(pb))
+    except (OSError, ValueError):
+        return False
+
+
+def _inside(path, folder) -> bool:
+    """Whether ``path`` lies (once resolved) inside ``folder`` (once resolved)."""
+    p, f = os.path.realpath(os.fspath(path)), os.path.realpath(os.fspath(folder))
+    return p.startswith(f.rstrip(os.sep) + os.sep)
+
+
+def check_overlaps(outputs: Iterable, inputs: Iterable = (), folders: Iterable = ()) -> None:
+    """Raise ``ValueError`` (one line, before any work) if an output of a command would replace one of its
+    inputs or another of its outputs: the one check every command of the CLI goes through.
+
+    outputs : ``(what, path)`` pairs of the files the command writes (or replaces), existing or not;
+    inputs : ``(what, path)`` pairs of the files it reads (a results store and its ``-wal``/``-shm``
+        files are inputs and outputs at once: list them as outputs);
+    folders : ``(what, path)`` pairs of folders whose files the command replaces (no input may lie there).
+    Paths that are ``None`` are skipped. Files are compared by resolved path and, where they exist, by
+    inode (:func:`same_file`), so a symbolic link, a hard link or another spelling of a path is caught, and
+    so are two outputs that will both be created at the same new path.
+    """
+    outs = [(w, os.fspath(p)) for w, p in outputs if p is not None]
+    ins = [(w, os.fspath(p)) for w, p in inputs if p is not None]
+    for i, (w, p) in enumerate(outs):
+        for w2, p2 in ins:
+            if same_file(p, p2):
+                raise ValueError(f"{p}: {w} would replace the input {w2} ({p2}); refusing to overwrite an "
+                                 f"input: give {w} another file name")
+        for w2, p2 in outs[:i]:
+            if same_file(p, p2):
+                raise ValueError(f"{p}: {w} and {w2} ({p2}) name the same file, and one would replace the "
+                                 f"other; give them different file names")
+    for w, f in folders:
+        if f is None:
+            continue
+        for w2, p2 in ins + outs:
+            if _inside(p2, f):
+                raise ValueError(f"{p2}: {w2} lies in {f}, whose files {w} replaces; move it or choose "
+                                 f"another {w}")
+
+
 def _write_atomic_with(path, write: Callable) -> None:
     """Write a file at exactly ``path`` atomically: ``write(fh)`` fills a temporary file in the same folder,
     which then replaces ``path``. A destination that exists and is not a regular file (a folder, device,

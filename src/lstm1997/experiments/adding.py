@@ -38,7 +38,10 @@ class AddingConfig:
     def __post_init__(self) -> None:
         check_T(self.T)
         if self.in_gate_bias is not None and len(self.in_gate_bias) != self.blocks:
-            raise ValueError(f"in_gate_bias needs one value per block ({self.blocks})")
+            raise ValueError(f"blocks={self.blocks}: the paper's net for this task has "
+                             f"{len(self.in_gate_bias)} blocks, whose input gates have the biases "
+                             f"{', '.join(f'{b:g}' for b in self.in_gate_bias)} (Section 5.4, Table 10); the paper "
+                             f"gives no biases for {self.blocks} block(s): leave out --blocks")
 
     @property
     def mean_length(self) -> float:

@@ -66,8 +66,11 @@ class LongLagConfig:
     def __post_init__(self) -> None:
         if self.task not in ("2a", "2b", "2c"):
             raise ValueError(f"task must be 2a, 2b or 2c, got {self.task!r}")
-        if self.p < (2 if self.task != "2c" else 1) or self.q < 0:
-            raise ValueError(f"invalid p={self.p} or q={self.q}")
+        least = 2 if self.task != "2c" else 1
+        if self.p < least:
+            raise ValueError(f"p must be at least {least} for {self.task}, got {self.p}")
+        if self.q < 0:
+            raise ValueError(f"q must be at least 0, got {self.q}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.in_gate_bias is not None and (self.task != "2c" or len(self.in_gate_bias) != 2):
