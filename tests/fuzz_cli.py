@@ -75,6 +75,18 @@ def _fixtures(w: str) -> None:
     os.mkdir(os.path.join(w, "ro"))
     with Store(os.path.join(w, "store.sqlite")):
         pass
+    os.link(os.path.join(w, "model.npz"), os.path.join(w, "hard-model.npz"))
+    os.symlink("model.npz", os.path.join(w, "link-model.npz"))
+    os.symlink("data.npz", os.path.join(w, "link-data.npz"))
+    os.mkdir(os.path.join(w, "rep-store"))
+    os.mkdir(os.path.join(w, "rep-store", "figures"))
+    for name in ("report.md", "report.html", os.path.join("figures", "s.sqlite")):
+        with Store(os.path.join(w, "rep-store", name)):
+            pass
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        rc = cli.main(["reproduce", "9", "--trials", "2", "--max-sequences", "300", "--jobs", "1",
+                       "--db", os.path.join(w, "trials.sqlite")])
+    assert rc == 0, "fixture store with finished trials"
     for sfx in ("-wal", "-shm"):
         p = os.path.join(w, "store.sqlite" + sfx)
         if os.path.exists(p):
@@ -206,6 +218,31 @@ def _short() -> list:
           ["predict", "{W}/empty", D, "--out", O + "/o.npz"], ["predict", M, "{W}/data3.npz", "--out", O + "/o.npz"],
           ["predict", M, "{W}/text", "--out", O + "/o.npz"], ["predict", M, "{W}/fifo", "--out", O + "/o.npz"],
           ["predict", M, "{W}/inputs-only.npz", "--out", O + "/o.npz"], ["predict", M, D, "--out", O + "/o.npz"]]
+    # -- no output replaces an input or another output (one check for every command; issue 19)
+    new = ["--rows", "1", "--trials", "1", *tiny, "--jobs", "1"]
+    c += [["reproduce", "9", *new, "--db", O + "/x.json", "--json", O + "/x.json"],
+          ["sensitivity", "9", *new, "--readings", "spec", "--db", O + "/x.json", "--json", O + "/x.json"],
+          ["reproduce", "9", *new, "--db", O + "/x.sqlite", "--json", O + "/x.sqlite-wal"],
+          ["reproduce", "9", *new, "--db", O + "/x.sqlite", "--json", O + "/sub/../x.sqlite"],
+          ["reproduce", "9", *new, "--db", "{W}/store.sqlite", "--json", "{W}/store.sqlite-shm"],
+          ["fit", D, "--init", M, "--epochs", "1", "--out", M], ["fit", D, "--init", M, "--epochs", "1", "--out",
+                                                                 "{W}/hard-model.npz"],
+          ["fit", D, "--init", M, "--epochs", "1", "--out", "{W}/link-model.npz"],
+          ["fit", D, "--init", "{W}/link-model.npz", "--epochs", "1", "--out", "{W}/out/../model.npz"],
+          fit + ["--out", "{W}/link-data.npz"], ["predict", M, D, "--out", "{W}/hard-model.npz"],
+          ["predict", M, D, "--out", "{W}/link-data.npz"], ["predict", "{W}/link-model.npz", D, "--out", M],
+          ["report", "--db", "{W}/rep-store/report.md", "--out", "{W}/rep-store"],
+          ["report", "--db", "{W}/rep-store/report.html", "--out", "{W}/rep-store/"],
+          ["report", "--db", "{W}/rep-store/figures/s.sqlite", "--out", "{W}/rep-store"]]
+    # -- absurd sizes and empty selections are refused up front (issue 19)
+    c += [["sensitivity", "9", "--trials", "1000000000000"], ["reproduce", "9", "--trials", "1000000000000"],
+          ["guess", "3a", "--trials", "1000000000000"], ["fit", D, "--blocks", "1", "--cells", "1", "--epochs",
+                                                        "100000000000", "--out", O + "/m.npz"],
+          ["reproduce", "9", "--jobs", "100000"], ["reproduce", "9", "--lanes", "100000"],
+          ["reproduce", "7", "--rows", ""], ["reproduce", "7", "--rows", ",,"], ["sensitivity", "9", "--rows", ""],
+          ["sensitivity", "9", "--readings", "+"], ["sensitivity", "9", "--readings", "spec,+"],
+          ["sensitivity", "9", "--readings", "a++b"], ["run", "adding", "--blocks", "3", *tiny],
+          ["run", "6a", "--blocks", "7", *tiny], ["run", "2a", "--T", "50", *tiny], ["run", "3b", "--p", "3", *tiny]]
     # -- read-only file system for each writer (simulated: os.open/os.replace raise EROFS under W/ro)
     c += [(["run", "adding", "--T", "20", *tiny, "--json", "{W}/ro/r.json"], "erofs"),
           (fit + ["--out", "{W}/ro/m.npz"], "erofs"), (["predict", M, D, "--out", "{W}/ro/o.npz"], "erofs"),
@@ -216,6 +253,13 @@ def _short() -> list:
           (["run", "adding", "--T", "20", *tiny, "--json", O + "/r.json"], "fsize:300"),
           (["report", "--db", "{W}/store.sqlite", "--out", O + "/rep"], "fsize:40000"),
           (["run", "adding", "--T", "100", "--json", O + "/r.json"], "sigint")]
+    # -- a signal to every long command: exit 130, a line, no partial or temporary file (issue 19)
+    c += [(["fit", D, "--blocks", "1", "--cells", "1", "--epochs", "1000000", "--out", O + "/m.npz"], "sigterm"),
+          (["fit", D, "--blocks", "1", "--cells", "1", "--epochs", "1000000", "--out", O + "/m.npz"], "sigint-ignored"),
+          (["guess", "3a", "--trials", "10000", "--json", O + "/g.json"], "sigterm"),
+          (["guess", "3a", "--trials", "10000", "--json", O + "/g.json"], "sigint-ignored"),
+          (["report", "--db", "{W}/trials.sqlite", "--out", O + "/rep"], "sigterm"),
+          (["reproduce", "9", "--rows", "1", "--trials", "2", "--jobs", "1", "--db", O + "/r.sqlite"], "sigterm")]
     return [x if isinstance(x, tuple) else (x, "") for x in c]
 
 
@@ -243,6 +287,16 @@ def _long() -> list:
           (["guess", "3a", "--T", "10", "--trials", "1", "--max-guesses", "3", "--json", O + "/g.json"], "fsize:100"),
           (["reproduce", "9", "--budget", "quick", "--jobs", "1", "--max-sequences", "20", "--json", O + "/t.json"],
            "fsize:1000000")]
+    D, M = "{W}/data.npz", "{W}/model.npz"
+    long_fit = ["fit", D, "--blocks", "1", "--cells", "1", "--epochs", "1000000", "--out", O + "/m.npz"]
+    c += [(long_fit, "sigint"), (["guess", "3a", "--trials", "10000", "--json", O + "/g.json"], "sigint"),
+          (["guess", "parity", "--trials", "10000"], "sigterm"),
+          (["report", "--db", "{W}/trials.sqlite", "--out", O + "/rep"], "sigint"),
+          (["report", "--db", "{W}/trials.sqlite", "--out", O + "/rep"], "sigint-ignored"),
+          (["reproduce", "9", "--rows", "1", "--trials", "2", "--jobs", "1", "--db", O + "/r.sqlite"], "sigint-ignored"),
+          (["sensitivity", "9", "--rows", "1", "--trials", "1", "--readings", "spec,error-x2", "--jobs", "1", "--db",
+            O + "/s.sqlite"], "sigterm"),
+          (["run", "adding", "--T", "100", "--json", O + "/r.json"], "sigint-ignored")]
     return [x if isinstance(x, tuple) else (x, "") for x in c]
 
 
@@ -260,7 +314,7 @@ def _snapshot(w: str) -> dict:
             st = os.lstat(p)
             content = None
             if stat.S_ISREG(st.st_mode) and st.st_size < 1 << 20 and not name.startswith("store.sqlite") \
-                    and not name.startswith("results.sqlite"):
+                    and not name.startswith(("results.sqlite", "trials.sqlite")):
                 with open(p, "rb") as f:
                     content = f.read()
             snap[os.path.relpath(p, w)] = (stat.S_IFMT(st.st_mode), content)
@@ -351,6 +405,11 @@ def _exe() -> list:
     return [exe] if os.path.exists(exe) else [sys.executable, "-m", "lstm1997"]
 
 
+#: the first line on stderr that says a command is at work (a signal is sent after it)
+_MARKERS = {"fit": "epoch ", "guess": "trial ", "report": "report: ", "run": "sequences",
+            "reproduce": "running ", "sensitivity": "running "}
+
+
 def _subprocess(argv: list, kind: str, w: str) -> tuple[int | None, str, str]:
     env = dict(os.environ)
     if kind.startswith("fsize:"):
@@ -360,12 +419,16 @@ def _subprocess(argv: list, kind: str, w: str) -> tuple[int | None, str, str]:
     if kind == "exe":
         p = subprocess.run(_exe() + argv, capture_output=True, text=True, timeout=600, cwd=w, env=env)
         return p.returncode, p.stdout, p.stderr
-    sig = signal.SIGINT if kind == "sigint" else signal.SIGTERM
-    p = subprocess.Popen(_exe() + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=w, env=env)
+    sig = signal.SIGTERM if kind == "sigterm" else signal.SIGINT
+    # "sigint-ignored": started with SIGINT ignored, as a shell starts a background job
+    pre = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if kind == "sigint-ignored" else None
+    p = subprocess.Popen(_exe() + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=w, env=env,
+                         preexec_fn=pre)
     seen = []
+    marker = _MARKERS.get(argv[0], "sequences")
     for line in p.stderr:                         # after the first progress line, never after a fixed sleep
         seen.append(line)
-        if line.startswith("sequences"):
+        if line.lstrip().startswith(marker):
             break
     p.send_signal(sig)
     out, err = p.communicate(timeout=600)
@@ -380,7 +443,7 @@ def run_one(argv_t: list, kind: str, w: str) -> list[str]:
         rc, out, err = _in_process(argv, kind, w)
     else:
         rc, out, err = _subprocess(argv, kind, w)
-    ok_rc = (130,) if kind in ("sigint", "sigterm") else (0, 2)
+    ok_rc = (130,) if kind in ("sigint", "sigterm", "sigint-ignored") else (0, 2)
     bad = []
     if "Traceback" in err or "Traceback" in out:
         bad.append("traceback:\n" + err[-3000:])

@@ -84,11 +84,14 @@ def _warm_kernels(progress: _Progress) -> None:
     from .network import Architecture, init
     from .batch import Batch
 
+    from .interrupt import deferred
+
     t0 = time.perf_counter()
     c0, l0 = _kernel_cache_counts()
     net = init(Architecture(1, 1, 1), np.random.default_rng(0))
     learner = TruncatedRTRL(0.1)
-    learner.update(net, learner.init(net), Batch(np.zeros((1, 1)), np.zeros((1, 1)), np.array([0, 1])))
+    with deferred():         # Numba's compiler is not to be cut by an exception: a signal waits for it
+        learner.update(net, learner.init(net), Batch(np.zeros((1, 1)), np.zeros((1, 1)), np.array([0, 1])))
     dt = time.perf_counter() - t0
     c1, l1 = _kernel_cache_counts()
     msg = _kernel_message(dt, c1 - c0, l1 - l0)
@@ -1096,7 +1099,11 @@ def _check_out_dir(out: str) -> str:
             if os.path.exists(p) and (not os.path.isdir(p) if name == "figures" else not os.path.isfile(p)):
                 raise ValueError(f"{p}: exists and is not a {'folder' if name == 'figures' else 'regular file'}; "
                                  "it is never replaced: move it away or choose another --out")
-    check_destination(os.path.join(base, ".lstm1997-report"), what="--out")   # a file can be made there
+    try:
+        check_destination(os.path.join(base, ".lstm1997-report"), what="--out")   # a file can be made there
+    except ValueError as e:
+        reason = str(e).split(": ", 1)[-1]
+        raise ValueError(f"{out}: the report cannot be written there ({base}: {reason})") from None
     return base
 
 
@@ -1313,6 +1320,17 @@ def _check_overlaps(args) -> None:
     check_overlaps(outs, ins, folders)
 
 
+def _interrupt_in_chain(e: BaseException):
+    """The KeyboardInterrupt (a signal) behind exception ``e``, if any: its cause or context, at any depth."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
 def _interrupted_text(args, e) -> str:
     """What an interrupted command reached, what it left, and how to go on (one line)."""
     name = getattr(e, "name", "SIGINT")
@@ -1513,6 +1531,10 @@ def main(argv=None) -> int:
         sys.stderr.write(f"lstm1997: error: {where}{write_error_hint(e)}\n")
         return 2
     except Exception as e:       # a bug: said in one line (and exit 70), never a traceback for the user
+        stop = _interrupt_in_chain(e)
+        if stop is not None:     # a signal that a library (Numba's compiler) turned into its own error
+            sys.stderr.write(f"\nlstm1997: {_interrupted_text(args, stop)}\n")
+            return 130
         if os.environ.get("LSTM1997_DEBUG"):
             raise
         sys.stderr.write(f"lstm1997: internal error ({type(e).__name__}: {_one_line(e)}); this is a bug in "

@@ -53,6 +53,9 @@ class TwoSequenceConfig:
             raise ValueError(f"task must be one of {sorted(_TASK)}, got {self.task!r}")
         if self.check_every % self.chunk:
             raise ValueError("check_every must be a multiple of chunk")
+        if isinstance(self.T, int) and isinstance(self.N, int) and self.N >= self.T >= 1:
+            raise ValueError(f"N must be smaller than T (N={self.N}, T={self.T}): the informative elements must "
+                             "be followed by noise")
 
     @property
     def mean_length(self) -> float:
