@@ -65,7 +65,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .batch import Batch
+from .batch import Batch, _check_offsets
 from .network import LSTM, Architecture
 
 __all__ = ["FormatError", "save_model", "load_model", "save_data", "load_data", "source_names",
@@ -598,6 +598,20 @@ def _locate(row: int, offsets: np.ndarray) -> tuple[int, int]:
     return i, row - int(offsets[i])
 
 
+def _checked_lengths(ln: np.ndarray, lo: int, hi: int, name: str, below: str, above: str) -> np.ndarray:
+    """``ln`` (1-D, any integer dtype, as stored) as int64 once every value is known to lie in ``lo..hi``
+    (compared in its own dtype, so a uint64 beyond int64 is named with its real value, never wrapped);
+    else a :class:`FormatError` naming the first sequence outside, ending in ``below`` or ``above``."""
+    bad = (ln < lo) | (ln > hi)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        v = int(ln[i])
+        raise _fail(name, f"sequence {i} has length {v}{below if v < lo else above}")
+    if ln.size == 0:
+        raise _fail(name, "contains no sequences ('lengths' is empty)")
+    return ln.astype(np.int64)
+
+
 def load_data(path, require_targets: bool = True, n_out: int | None = None) -> Batch:
     """Read a data file, layout (a) ragged or (b) padded (see the module docstring).
 
@@ -626,26 +640,27 @@ def load_data(path, require_targets: bool = True, n_out: int | None = None) -> B
         raise _fail(name, "missing key 'targets' (targets are needed here)")
     if not have_d and n_out is None:
         raise _fail(name, "has no 'targets' and no number of outputs (n_out) was given")
-    lengths = None
+    ln = None                # 'lengths' as stored (any integer dtype): compared, never converted unchecked
     if "lengths" in d:
         ln = d["lengths"]
         if ln.dtype.kind not in "iu":
             raise _fail(name, f"'lengths' must hold integers, got dtype {ln.dtype}")
         if ln.ndim != 1:
             raise _fail(name, f"'lengths' must be 1-D, got shape {ln.shape}")
-        lengths = ln.astype(np.int64)
+    if x.ndim in (2, 3) and x.shape[-1] == 0:      # before anything sized by the shape (no memory behind it)
+        raise _fail(name, "'inputs' has 0 values per step")
 
     if x.ndim == 2:  # (a) ragged
-        if lengths is None:
+        if ln is None:
             raise _fail(name, f"2-D 'inputs' {x.shape} need 'lengths' (use lengths=[{x.shape[0]}] "
                               "for a single sequence)")
-        if lengths.size == 0:
-            raise _fail(name, "contains no sequences ('lengths' is empty)")
-        if np.any(lengths < 1):
-            i = int(np.argmax(lengths < 1))
-            raise _fail(name, f"sequence {i} has length {int(lengths[i])} (lengths must be >= 1)")
-        if int(lengths.sum()) != x.shape[0]:
-            raise _fail(name, f"'lengths' sum to {int(lengths.sum())} but 'inputs' has {x.shape[0]} steps")
+        lengths = _checked_lengths(ln, 1, x.shape[0], name, " (lengths must be >= 1)",
+                                   f" but 'inputs' has only {x.shape[0]} step(s)")
+        total = np.cumsum(lengths)
+        # every length is 1..steps, so a sum that wrapped past 2**63 shows as a partial sum that does not grow
+        if total[-1] != x.shape[0] or np.any(total[1:] <= total[:-1]):
+            exact = sum(int(v) for v in lengths)        # Python ints: the true sum, never wrapped
+            raise _fail(name, f"'lengths' sum to {exact} but 'inputs' has {x.shape[0]} steps")
         if have_d:
             t = _numeric(d["targets"], "targets", name)
             if t.ndim != 2:
@@ -657,17 +672,14 @@ def load_data(path, require_targets: bool = True, n_out: int | None = None) -> B
         if n_seq == 0:
             raise _fail(name, "contains no sequences ('inputs' has shape "
                               f"{x.shape})")
-        if lengths is None:
+        if ln is None:
             if T == 0:
                 raise _fail(name, f"sequences have length 0 ('inputs' has shape {x.shape})")
             lengths = np.full(n_seq, T, dtype=np.int64)
         else:
-            if lengths.size != n_seq:
-                raise _fail(name, f"'lengths' has {lengths.size} entries but 'inputs' holds {n_seq} sequences")
-            bad = (lengths < 1) | (lengths > T)
-            if np.any(bad):
-                i = int(np.argmax(bad))
-                raise _fail(name, f"sequence {i} has length {int(lengths[i])} (must be 1..{T})")
+            if ln.size != n_seq:
+                raise _fail(name, f"'lengths' has {ln.size} entries but 'inputs' holds {n_seq} sequences")
+            lengths = _checked_lengths(ln, 1, T, name, f" (must be 1..{T})", f" (must be 1..{T})")
         keep = np.arange(T)[None, :] < lengths[:, None]  # (n_seq, T)
         if have_d:
             t = _numeric(d["targets"], "targets", name)
@@ -681,9 +693,10 @@ def load_data(path, require_targets: bool = True, n_out: int | None = None) -> B
     else:
         raise _fail(name, f"'inputs' must be 2-D (steps, n_in) or 3-D (n_seq, T, n_in), got shape {x.shape}")
 
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    if x.shape[1] == 0:
-        raise _fail(name, "'inputs' has 0 values per step")
+    try:      # the one check of every Batch (batch.py), before the offsets are used for anything
+        offsets = _check_offsets(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), x.shape[0])
+    except ValueError as e:  # not expected after the checks above
+        raise _fail(name, str(e)) from None
     if not np.isfinite(x).all():
         row, col = np.argwhere(~np.isfinite(x))[0]
         i, s = _locate(int(row), offsets)

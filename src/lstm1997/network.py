@@ -630,7 +630,7 @@ def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.nda
             return run_variant(net.W_h, net.W_k, net.W_p, net._masks[2], net._masks[3], net._mask_p[1],
                                a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.forget_gate, a.peepholes,
                                a.outputs_see_inputs, 0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1,
-                               *_input_args(batch), batch.targets, batch.offsets, Y, dS_in, dS_c,
+                               *batch._kernel_arrays(), Y, dS_in, dS_c,
                                *variant_traces, lr, learn, per_step, y_mode, delta)
 
     from ._kernels.lstm import run_lstm
@@ -641,25 +641,25 @@ def _run_kernel(net: LSTM, batch, Y: np.ndarray, dS_in: np.ndarray, dS_c: np.nda
         return run_lstm(net.W_h, net.W_k, net._masks[2], net._masks[3],
                         a.blocks, a.cells, a.hidden, a.n_in, a.output_gates, a.outputs_see_inputs,
                         0 if a.g == "g2" else 1, 0 if a.h == "h1" else 1,
-                        *_input_args(batch), batch.targets, batch.offsets, Y, dS_in, dS_c, lr, learn, per_step,
+                        *batch._kernel_arrays(), Y, dS_in, dS_c, lr, learn, per_step,
                         y_mode, delta)
 
 
-_NO_SYMBOLS = np.zeros(0, dtype=np.int64)
-
-
 def _input_args(batch) -> tuple:
-    """``(X, sym, use_sym)`` for the kernel: dense inputs, or symbol indices of a one-hot batch."""
-    if batch.symbols is not None:
-        return np.zeros((0, batch.n_in)), batch.symbols, True
-    return batch.inputs, _NO_SYMBOLS, False
+    """``(X, sym, use_sym)`` for the kernel: dense inputs, or symbol indices of a one-hot batch (the batch's
+    own arrays, :meth:`Batch._kernel_arrays`; call :func:`_check_batch` first)."""
+    return batch._kernel_arrays()[:3]
 
 
 def _check_batch(net: LSTM, batch) -> None:
+    """The gate of every kernel call on a batch (LSTM, lanes, baseline RNN): its type, its sizes against
+    the net's, and :meth:`Batch.check`, which checks again every invariant the kernel relies on (offsets,
+    symbols, shapes), however the batch was made. O(sequences) (+ O(steps) vectorised for symbols)."""
     from .batch import Batch
 
     if not isinstance(batch, Batch):
         raise TypeError(f"expected a lstm1997.Batch, got {type(batch).__name__}")
+    batch.check()
     if batch.n_in != net.arch.n_in:
         raise ValueError(f"the data has {batch.n_in} input(s) per step but the network has {net.arch.n_in}")
     if batch.n_out != net.arch.n_out:

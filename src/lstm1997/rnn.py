@@ -399,5 +399,5 @@ def predict_rnn(net: RNN, batch) -> np.ndarray:
     _check_rnn_batch(net, batch)
     Y = np.empty((batch.n_steps, net.arch.n_out))
     with np.errstate(over="ignore", invalid="ignore"):     # only matters with NUMBA_DISABLE_JIT=1
-        rnn_forward(*_kernel_args(net, batch), batch.offsets, Y)
+        rnn_forward(*_kernel_args(net, batch), batch._kernel_arrays()[4], Y)    # the batch's own offsets
     return Y

@@ -143,7 +143,8 @@ def train_online(net: RNN, state, state_type: type, batch: Batch, lr: float, bac
             from .._kernels import rnn as kernels
 
             args = _kernel_args(net, batch)
-            bad = getattr(kernels, kernel)(*args, batch.targets, batch.offsets, Y, lr)
+            D, offsets = batch._kernel_arrays()[3:]      # the batch's own (checked by _check_rnn_batch)
+            bad = getattr(kernels, kernel)(*args, D, offsets, Y, lr)
             _store_weights(net, args[0])
         else:
             bad = reference(net, batch, lr, Y)

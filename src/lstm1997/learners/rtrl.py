@@ -97,8 +97,8 @@ class RTRL:
 
                 args = _kernel_args(net, batch)
                 p_flat = state.p.reshape(-1)    # a view: the kernel updates state.p
-                bad = rnn_rtrl(*args, batch.targets, batch.offsets, Y, plan.rec, plan.infl, plan.segs, p_flat,
-                               lr, per_step)
+                D, offsets = batch._kernel_arrays()[3:]      # the batch's own (checked by _check_rnn_batch)
+                bad = rnn_rtrl(*args, D, offsets, Y, plan.rec, plan.infl, plan.segs, p_flat, lr, per_step)
                 _store_weights(net, args[0])
             else:
                 bad = _reference_update(net, state, batch, lr, per_step, Y)
