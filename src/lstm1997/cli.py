@@ -663,8 +663,10 @@ def _row_report(exp, row, records: list, quick: bool) -> dict:
         return {"row": row.label, "cited": row.cited, "paper": row.paper, "paper_trials": exp.trials_for(row),
                 "plausible": True}
 
+    from .experiments import read_result
+
     done = [r for r in records if r["status"] == "done"]
-    figs = [trial_figures(TrialResult.from_dict(r["result"]), row.stage) for r in done]
+    figs = [trial_figures(read_result(r), row.stage) for r in done]
     ours = summarize(figs)
     cfg = config_from_args(records[0]["args"])[1]
     from dataclasses import asdict
@@ -710,6 +712,7 @@ def _run_plan(args, plan, db):
                       if specs else []
                       for table, _, row, cap, specs in plan]
         ids = list(dict.fromkeys(i for ids in ids_by_row for i in ids))
+        _rerun_damaged(store, ids)
         prog = Progress()
         if args.scheduler is None:
             _warm_kernels(prog)
@@ -718,7 +721,21 @@ def _run_plan(args, plan, db):
                              checkpoint_sequences=args.checkpoint_sequences, progress=prog,
                              scheduler_timeout=args.scheduler_timeout, group_size=args.lanes, groups=ids_by_row)
         records = {r["id"]: r for r in store.records(ids=ids)}
+        store.check_file()       # the results are where they will be said to be
     return records, ids_by_row, summary
+
+
+def _rerun_damaged(store, ids) -> None:
+    """A finished trial whose stored result cannot be read (:func:`lstm1997.experiments.damage_of`) is put
+    back to 'pending', with a line naming it, so that this run runs it again (same seed, same numbers)."""
+    from .experiments import damage_of
+
+    for r in store.records(ids=ids):
+        why = damage_of(r)
+        if why is not None and r["status"] != "running":
+            sys.stderr.write(f"lstm1997: trial {r['label'] or r['id']} (seed {r['seed']}) in {store.path}: its stored "
+                             f"result is damaged ({why}); it is run again\n")
+            store.reset(r["id"], f"damaged result, run again: {why}")
 
 
 def _end_of_run(summary, records, db) -> int:
@@ -923,8 +940,11 @@ def cmd_status(args) -> int:
     from .experiments import TrialResult, table_rows, trial_figures
     from .runner import Store
 
+    from .experiments import damage_of
+
     db = _db_path(args, must_exist=True)
-    with Store(db) as store:
+    damaged_lines = []
+    with Store(db, readonly=True) as store:
         groups = [(tag, store.records(tag=tag)) for tag in store.tags()]
         tagged = {r["id"] for _, recs in groups for r in recs}
         untagged = [r for r in store.records() if r["id"] not in tagged]
@@ -947,7 +967,14 @@ def cmd_status(args) -> int:
                 stage = table_rows(table, [row_label])[1][0].stage
             except (ValueError, IndexError):
                 stage = None
-            done = [r for r in recs if r["status"] == "done"]
+            paper_trials = table != "-"
+            damaged = {r["id"]: damage_of(r) for r in recs} if paper_trials else {
+                r["id"]: r.get("damaged") for r in recs}
+            for r in recs:
+                if damaged[r["id"]]:
+                    damaged_lines.append(f"  table {table}, row {label}, seed {r['seed']} ({r['label'] or r['id']}): "
+                                         f"{damaged[r['id']]}")
+            done = [r for r in recs if r["status"] == "done" and not damaged[r["id"]]]
             try:
                 ok = sum(trial_figures(TrialResult.from_dict(r["result"]), stage)["success"] for r in done)
             except (KeyError, TypeError, ValueError):
@@ -955,6 +982,7 @@ def cmd_status(args) -> int:
             # 'running' only under a live owner; a dead command's trials are left (they resume)
             alive = {r["id"] for r in store.running_elsewhere([r["id"] for r in recs if r["status"] == "running"])}
             count = {"running": len(alive), "error": sum(r["status"] == "error" for r in recs),
+                     "damaged": sum(bool(damaged[r["id"]]) for r in recs),
                      "pending": sum(r["status"] == "pending" or (r["status"] == "running" and r["id"] not in alive)
                                     for r in recs)}
             rows.append((table, label, cap, version, len(recs), len(done), ok, count,
@@ -969,7 +997,13 @@ def cmd_status(args) -> int:
     for table, label, cap, version, n, nd, ok, c, sec, seqs in rows:
         print(f"{table:<6}{label:<{wr}}{_fmt(cap):>11}{version:>{wv}}{f'{nd}/{n}':>9}"
               f"{(f'{ok}/{nd}' if nd and ok is not None else '-'):>9}{c['running']:>8}{c['pending']:>6}"
-              f"{c['error']:>7}{_duration(sec):>12}{seqs:>15,}")
+              f"{c['error']:>7}{_duration(sec):>12}{seqs:>15,}"
+              + (f"  ({c['damaged']} damaged)" if c["damaged"] else ""))
+    if damaged_lines:
+        print(f"{len(damaged_lines)} finished trial(s) have a damaged result in the store and are not counted as "
+              "done; the reproduce (or sensitivity) command that ran them runs them again:")
+        for line in damaged_lines:
+            print(line)
     return 0
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from ._base import Column, Experiment, Row, summarize, trial_figures
 from .adding import ADDING, MULTIPLICATION
 from .long_lag import LONG_LAG
-from .protocol import Trial, TrialResult, TrialRun, run_trial
+from .protocol import DamagedResult, Trial, TrialResult, TrialRun, run_trial
 from .reber import REBER
 from .temporal_order import TEMPORAL_ORDER
 from .two_sequence import TWO_SEQUENCE
 
 __all__ = ["EXPERIMENTS", "TABLES", "ALL", "lookup", "table_rows", "Experiment", "Row", "Column", "Trial", "readings_of",
            "TrialResult", "TrialRun", "run_trial", "summarize", "trial_figures", "trial_args", "open_trial",
-           "config_from_args", "OPEN_TRIAL", "variant_of"]
+           "config_from_args", "OPEN_TRIAL", "variant_of", "DamagedResult", "read_result", "damage_of"]
 
 ALL = (REBER, LONG_LAG, TWO_SEQUENCE, ADDING, MULTIPLICATION, TEMPORAL_ORDER)
 
@@ -136,5 +136,35 @@ def open_trial(args: dict, seed: int, checkpoint: bytes | None = None) -> TrialR
     """Start the trial described by ``args`` with ``seed``, or resume it from ``checkpoint``."""
     from .readings import build_trial
 
+    import sys
+
     exp, cfg = config_from_args(args)
-    return TrialRun(build_trial(exp, cfg, readings_of(args), variant_of(args)), seed, checkpoint)
+    trial = build_trial(exp, cfg, readings_of(args), variant_of(args))
+    if checkpoint is not None:
+        try:
+            return TrialRun(trial, seed, checkpoint)
+        except Exception as e:       # a damaged checkpoint: start over (same seed, so the same numbers)
+            sys.stderr.write(f"lstm1997: seed {seed}: its checkpoint cannot be read ({type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:200]}); the trial starts over from the beginning\n")
+            trial = build_trial(exp, cfg, readings_of(args), variant_of(args))
+    return TrialRun(trial, seed, None)
+
+
+def read_result(record: dict) -> TrialResult:
+    """The result of a finished trial's store record: the one reader of stored results, which every view
+    (reproduce, sensitivity, status, report) uses. :class:`DamagedResult` (a ``ValueError`` with the reason)
+    when the store marked the record damaged, or the result is not one :meth:`TrialResult.to_dict` wrote."""
+    if record.get("damaged"):
+        raise DamagedResult(record["damaged"])
+    return TrialResult.from_dict(record["result"])
+
+
+def damage_of(record: dict) -> str | None:
+    """Why a finished trial's stored result cannot be read (``None``: it can; see :func:`read_result`)."""
+    if record.get("status") != "done" and not record.get("damaged"):
+        return None
+    try:
+        read_result(record)
+    except DamagedResult as e:
+        return str(e)
+    return None

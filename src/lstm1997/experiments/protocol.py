@@ -27,6 +27,7 @@ This module knows nothing of processes, databases or screens: progress goes to a
 from __future__ import annotations
 
 import io
+import math
 import json
 import time
 from dataclasses import dataclass, field, fields
@@ -122,10 +123,58 @@ class TrialResult:
 
     @classmethod
     def from_dict(cls, d: dict, net: LSTM | RNN | None = None) -> "TrialResult":
-        """The inverse of :meth:`to_dict`."""
+        """The inverse of :meth:`to_dict`; :class:`DamagedResult` (a ``ValueError`` saying what is wrong) for
+        anything :meth:`to_dict` cannot have written: not a dict, a key missing, a value of the wrong type
+        or range (the one check of a stored result: every view reads results through it)."""
+        _check_result(d)
         kw = {k: d[k] for k in cls._FIELDS}
         kw["curve"], kw["events"] = [tuple(c) for c in d["curve"]], [tuple(e) for e in d["events"]]
         return cls(**kw, net=net)
+
+
+class DamagedResult(ValueError):
+    """A stored trial result that :meth:`TrialResult.to_dict` cannot have written."""
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_result(d) -> None:
+    if not isinstance(d, dict):
+        raise DamagedResult(f"the result is {type(d).__name__}, not an object")
+    missing = [k for k in TrialResult._FIELDS if k not in d]
+    if missing:
+        raise DamagedResult(f"the result lacks {', '.join(missing)}")
+    bad = []
+    if not isinstance(d["success"], bool):
+        bad.append("success is not true/false")
+    if d["status"] not in ("solved", "cap", "diverged"):
+        bad.append(f"status {d['status']!r} is not solved, cap or diverged")
+    for k in ("sequences", "steps"):
+        if not _is_count(d[k]):
+            bad.append(f"{k} {d[k]!r} is not a count")
+    if not (_is_number(d["seconds"]) and d["seconds"] >= 0):
+        bad.append(f"seconds {d['seconds']!r} is not a non-negative number")
+    if d["quality_at"] is not None and not _is_count(d["quality_at"]):
+        bad.append(f"quality_at {d['quality_at']!r} is not a count")
+    if not isinstance(d["message"], str):
+        bad.append("message is not text")
+    if not isinstance(d["stages"], dict) or not all(
+            isinstance(v, dict) and _is_count(v.get("sequences")) for v in d["stages"].values()):
+        bad.append("stages are not stage names with their sequences")
+    if not isinstance(d["test"], dict) or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in d["test"].values()):
+        bad.append("test figures are not numbers")
+    for k in ("curve", "events"):
+        if not isinstance(d[k], list) or not all(isinstance(c, list) for c in d[k]):
+            bad.append(f"{k} is not a list of lists")
+    if bad:
+        raise DamagedResult("; ".join(bad))
 
 
 def run_trial(tr: Trial, seed: int, progress: Callable[[dict], None] | None = None) -> TrialResult:

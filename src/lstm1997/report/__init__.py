@@ -150,9 +150,13 @@ def build_report(store_path, out_dir, progress=None) -> Report:
     page = _Page(out_dir)
     from ..experiments import TABLES
 
-    with Store(store_path) as store:
+    with Store(store_path, readonly=True) as store:
         tables = collect(store)
         n_trials = sum(len(rd.trials) for t in tables for rd in t.rows)
+        damaged = [(t.table, rd.name, *d) for t in tables for rd in t.rows for d in rd.damaged]
+        for table, row, seed, label, why in damaged:
+            say(f"table {table}, row {row}, seed {seed} ({label}): its stored result is damaged ({why}); it is "
+                "left out of the tables (the reproduce command that ran it runs it again)")
         page.heading("lstm1997: the 1997 LSTM paper, reproduced", 1)
         page.para(f"From the results store {os.path.abspath(store_path)} ({n_trials} finished trials), made "
                   f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by lstm1997 {__version__}. Paper: Hochreiter "
@@ -162,6 +166,13 @@ def build_report(store_path, out_dir, progress=None) -> Report:
                   "sequences until the paper's criterion held, averaged over the successful trials; a trial that "
                   "reached the cap counts as unsolved. A cap below the paper's means the row was cut short, "
                   "and is said in the cap column.", "note")
+        if damaged:
+            page.heading("Damaged trials")
+            page.para(f"{len(damaged)} finished trial(s) of the store have a result that cannot be read; they are "
+                      "left out of the tables below and are not counted as finished. The reproduce (or "
+                      "sensitivity) command that ran them runs them again.", "note")
+            page.table(["table", "row", "seed", "trial", "why"],
+                       [[t, r, str(sd), lb, why] for t, r, sd, lb, why in damaged], [""] * len(damaged))
         for t in tables:
             exp = TABLES[t.table][0]
             page.heading(f"Table {t.table}: {_CAPTIONS.get(t.table, t.title)}")

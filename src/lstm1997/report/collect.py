@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..experiments import TABLES, TrialResult, config_from_args, summarize, trial_figures
+from ..experiments import TABLES, TrialResult, config_from_args, damage_of, read_result, summarize, trial_figures
 from ..experiments.readings import weight_count
 
 __all__ = ["RowData", "TableData", "FinalNetwork", "collect", "final_network"]
@@ -39,6 +39,7 @@ class RowData:
         return (self.label + (f" [{', '.join(self.readings)}]" if self.readings else "")
                 + (f" <{self.variant}>" if self.variant else ""))
     planned: int = 0                     # trials registered for the row in the store
+    damaged: list = field(default_factory=list)    # (seed, label, reason) of finished trials whose result is damaged
     trials: list = field(default_factory=list)     # trial_figures of finished trials (seed order)
     curves: list = field(default_factory=list)     # per finished trial: [(sequences, mae, mse, wrong), ...]
     ids: list = field(default_factory=list)        # store ids of the finished trials
@@ -83,11 +84,13 @@ def collect(store) -> list[TableData]:
                 continue
             for tag, t in tags:
                 recs = store.records(tag=tag)
-                done = [r for r in recs if r["status"] == "done" and r["result"]]
+                why = {r["id"]: damage_of(r) for r in recs}
+                done = [r for r in recs if r["status"] == "done" and not why[r["id"]]]
                 rd = RowData(**base, cap=t["cap"], version=t["version"], tag=tag, planned=len(recs),
                              readings=tuple(t.get("readings") or ()), variant=t.get("variant"))
+                rd.damaged = [(r["seed"], r["label"], why[r["id"]]) for r in recs if why[r["id"]]]
                 for r in done:
-                    res = TrialResult.from_dict(r["result"])
+                    res = read_result(r)
                     rd.trials.append(trial_figures(res, row.stage))
                     rd.curves.append(res.curve)
                     rd.ids.append(r["id"])
@@ -99,7 +102,7 @@ def collect(store) -> list[TableData]:
                         exp_, cfg_ = config_from_args(recs[0]["args"])
                         rd.params = asdict(cfg_)
                         rd.weights = weight_count(exp_, cfg_, rd.readings, rd.variant)
-                    except ValueError:
+                    except (ValueError, TypeError, KeyError):
                         rd.params = {}
                 rd.ours = summarize(rd.trials) if rd.trials else None
                 data.append(rd)

@@ -17,6 +17,20 @@ WAL journal, ``synchronous=FULL`` (a crash loses nothing committed), every write
 ... ``COMMIT`` with a 30 s busy timeout, so writers in different processes serialise instead of failing.
 Every problem with the file raises :class:`StoreError`, a ``ValueError`` whose one-line message starts
 with the path.
+
+Damaged rows are never a traceback: a record whose ``args`` or ``result`` column is not valid JSON (or not
+a JSON object), or a 'done' trial with no result, is returned with ``record["damaged"]`` = the reason
+(and that column as ``None``); what a result must hold is the caller's business (``lstm1997.experiments
+.read_result`` checks a trial's). :meth:`Store.reset` puts such a trial back to 'pending' to be run again.
+
+The file must stay the one opened: every write first checks that the path still names it (same device
+and inode), and :meth:`Store.check_file` does the same on demand; a store file deleted or replaced while a
+command runs raises :class:`StoreError` instead of results going to an unlinked file.
+
+``Store(path, readonly=True)`` opens an existing store for reading only (SQLite ``mode=ro``; where even
+that cannot open it, on a read-only file system or folder, ``immutable=1``, unless a ``-wal`` file holds
+results not yet in the main file, which is then said): ``status`` and ``report`` read a store that way,
+and every write to it raises :class:`StoreError`.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import urllib.parse
 import sqlite3
 import threading
 import time
@@ -137,23 +152,107 @@ class Store:
     shared by threads of a process (calls are serialised by a lock); each process should open its own.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, owner: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, owner: str | None = None, readonly: bool = False) -> None:
         """Open (creating or initialising if needed) the store at ``path``; raise :class:`StoreError` if it is
-        not one (a directory, unreadable, not SQLite, corrupt, another application's, a newer schema)."""
+        not one (a directory, unreadable, not SQLite, corrupt, another application's, a newer schema).
+        ``readonly``: open an existing store for reading only (see the module docstring)."""
         self.path = os.fspath(path)
         self.owner = default_owner() if owner is None else owner
+        self.readonly = bool(readonly)
         self._host = socket.gethostname()
         self._lock = threading.RLock()
+        self._conn = None
+        self._ident = None           # (device, inode) of the file opened: set once it exists
         self._precheck()
+        if self.readonly:
+            self._open_readonly()
+        else:
+            try:
+                self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            except (sqlite3.Error, OSError) as e:
+                raise StoreError(f"{self.path}: cannot open ({e})") from None
+            try:
+                self._open()
+            except StoreError as e:
+                self._conn.close()
+                self._conn = None
+                # an existing store on a read-only file system or folder: read it; a write says why it cannot
+                if not (os.path.isfile(self.path) and ("unable to open" in str(e) or "readonly" in str(e)
+                                                       or "read-only" in str(e))):
+                    raise
+                self.readonly, self._why_readonly = True, " ".join(str(e).split(": ", 1)[-1].split())
+                self._open_readonly()
+            except BaseException:
+                self._conn.close()
+                raise
+        self._ident = self._stat_ident()
+
+    def _stat_ident(self):
         try:
-            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        except (sqlite3.Error, OSError) as e:
-            raise StoreError(f"{self.path}: cannot open ({e})") from None
-        try:
-            self._open()
-        except BaseException:
-            self._conn.close()
-            raise
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def check_file(self) -> None:
+        """Raise :class:`StoreError` unless ``path`` still names the file this Store opened (it was not
+        deleted, moved away or replaced by another file since)."""
+        now = self._stat_ident()
+        if self._ident is None:      # the file SQLite is creating: this is it
+            self._ident = now
+            return
+        if now != self._ident:
+            what = "was deleted or moved away" if now is None else "was replaced by another file"
+            raise StoreError(f"{self.path}: the results store {what} while this command was using it; what was "
+                             "written since went to the old file, which no longer has this name: nothing of this "
+                             "run's new results is in a file named here. Put the store back (or choose a new --db) "
+                             "and run the same command again")
+
+    def _open_readonly(self) -> None:
+        """Open an existing store read-only: ``mode=ro``, else (read-only file system or folder) ``immutable=1``."""
+        if not os.path.exists(self.path):
+            raise StoreError(f"{self.path}: no results store there")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path))
+        last = None
+        for opts in ("?mode=ro", "?mode=ro&immutable=1"):
+            if "immutable" in opts:
+                wal = self.path + "-wal"
+                try:
+                    wal_size = os.path.getsize(wal)
+                except OSError:
+                    wal_size = 0
+                if wal_size:
+                    raise StoreError(f"{self.path}: cannot be read here: the store's {wal} holds results not yet "
+                                     "in the main file, and SQLite can read them only where it may create or "
+                                     f"write {self.path}-shm, which it cannot here ({last}); copy the store and "
+                                     "its -wal file to a writable folder and read the copy, or open it once "
+                                     "where it is writable")
+            try:
+                conn = sqlite3.connect(uri + opts, uri=True, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as e:
+                msg = str(e)
+                if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+                    raise StoreError(f"{self.path}: not an SQLite database (corrupt, or another kind of file)") from None
+                last = msg
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+                continue
+            self._conn = conn
+            try:
+                if self._inspect():
+                    raise StoreError(f"{self.path}: an empty SQLite database, not a results store")
+            except sqlite3.DatabaseError as e:
+                self._conn.close()
+                raise StoreError(f"{self.path}: cannot read as a results store ({e})") from None
+            except BaseException:
+                self._conn.close()
+                raise
+            return
+        raise StoreError(f"{self.path}: cannot open the results store for reading ({last})")
 
     # -- opening ---------------------------------------------------------------------------------------
 
@@ -255,6 +354,13 @@ class Store:
             c = self._conn
             if c is None:
                 raise StoreError(f"{self.path}: store is closed")
+            if self.readonly:
+                why = getattr(self, "_why_readonly", None)
+                raise StoreError(f"{self.path}: " + (
+                    f"the results store can only be read here ({why}: a read-only file system or folder?), and "
+                    "this command needs to write to it; copy it to a writable folder and give that as --db"
+                    if why else "this results store was opened read-only; nothing can be written to it"))
+            self.check_file()
             try:
                 c.execute("BEGIN IMMEDIATE")
                 yield c
@@ -280,6 +386,7 @@ class Store:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as e:
+                self.check_file()        # the file gone or replaced explains it best
                 raise StoreError(f"{self.path}: cannot read the results store ({e})") from None
 
     def _alive(self, owner: str | None, heartbeat: float | None, stale_after: float, now: float) -> bool:
@@ -301,10 +408,34 @@ class Store:
 
     @staticmethod
     def _record(row: Sequence[Any], artifact: bool | bytes | None) -> dict[str, Any]:
-        """A row of ``_COLUMNS`` as a dict, with args and result decoded from JSON."""
+        """A row of ``_COLUMNS`` as a dict, with args and result decoded from JSON; a column that cannot be
+        decoded (or is not a JSON object), and a 'done' trial with no result, mark the record
+        ``damaged`` (the reason) instead of raising."""
         r = dict(zip(_NAMES, row, strict=True))
-        r["args"] = json.loads(r["args"])
-        r["result"] = None if r["result"] is None else json.loads(r["result"])
+        damaged = []
+        for col in ("args", "result"):
+            text = r[col]
+            if text is None:
+                if col == "args" or r["status"] == "done":
+                    damaged.append(f"its {col} column is empty (NULL)")
+                continue
+            try:
+                v = json.loads(text)
+            except (ValueError, TypeError) as e:
+                shown = repr(text[:40]) if isinstance(text, str) else type(text).__name__
+                damaged.append(f"its {col} column is not JSON ({shown}: {' '.join(str(e).split())})")
+                v = None
+            else:
+                if not isinstance(v, dict):
+                    damaged.append(f"its {col} column is JSON {type(v).__name__}, not an object")
+                    v = None
+            r[col] = v
+        if r["status"] == "done" and r["result"] is None and not any("result" in d for d in damaged):
+            damaged.append("it is finished but has no result")
+        if r["status"] not in ("pending", "running", "done", "error"):
+            damaged.append(f"its status {r['status']!r} is unknown")
+        if damaged:
+            r["damaged"] = "; ".join(damaged)
         if isinstance(artifact, bool):
             r["has_artifact"] = artifact
         else:
@@ -451,6 +582,14 @@ class Store:
             c.execute("UPDATE trials SET status='done', finished=?, result=?, artifact=?, seconds=?, sequences=?, "
                       "owner=NULL, heartbeat=?, message=NULL WHERE id=?",
                       (now, text, blob, float(seconds), int(sequences), now, trial_id))
+            c.execute("DELETE FROM checkpoints WHERE trial_id=?", (trial_id,))
+
+    def reset(self, trial_id: int, message: str = "") -> None:
+        """Put a trial that is not running under a live owner back to 'pending', as if never run: no result,
+        no artifact, no checkpoint, no owner; ``message`` says why (e.g. its stored result was damaged)."""
+        with self._write() as c:
+            c.execute("UPDATE trials SET status='pending', owner=NULL, heartbeat=NULL, result=NULL, artifact=NULL, "
+                      "finished=NULL, seconds=0, sequences=0, message=? WHERE id=?", (str(message) or None, trial_id))
             c.execute("DELETE FROM checkpoints WHERE trial_id=?", (trial_id,))
 
     def fail(self, trial_id: int, message: str) -> None:
