@@ -194,6 +194,10 @@ class LSTMRegressor:
                   and np.isfinite(v) and (v > 0 if p == "lr" else v >= 0))
             if not ok:
                 raise ValueError(f"{name}: {p} must be a finite number {lo}, got {v!r}")
+        if self.init_range > 1e6:
+            raise ValueError(f"{name}: init_range must be at most 1e6 (weights are drawn from [-init_range, "
+                             f"init_range]; the paper uses 0.1 or 0.2, and far larger weights saturate every unit), "
+                             f"got {self.init_range!r}")
         for p in ("per_step", "shuffle"):
             if not isinstance(getattr(self, p), (bool, np.bool_)):
                 raise ValueError(f"{name}: {p} must be True or False, got {getattr(self, p)!r}")
@@ -234,9 +238,13 @@ class LSTMRegressor:
         (see the class docstring for their shapes); returns ``self``."""
         self._check_params()
         xs, ds, per_step, y_1d = self._validate_xy(X, y, first=True)
-        offset, scale = _scaling(ds)
+        try:
+            offset, scale = _scaling(ds)
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: {e}") from None
         batch = Batch.from_sequences(xs, [(d - offset) / scale for d in ds])
         arch = self._architecture(batch)
+        self._check_size(arch, batch)
         init_rng, order_rng = self._rngs()
         net = init(arch, init_rng)
         self._forget()
@@ -248,6 +256,7 @@ class LSTMRegressor:
         self.per_step_targets_, self._y_1d = per_step, y_1d
         self.offset_, self.scale_ = offset, scale
         self.n_iter_, self.loss_curve_ = int(self.epochs), curve
+        self._structure_ = self._structure()
         return self
 
     def partial_fit(self, X, y) -> "LSTMRegressor":
@@ -259,8 +268,12 @@ class LSTMRegressor:
         first = not hasattr(self, "net_")
         xs, ds, per_step, y_1d = self._validate_xy(X, y, first=first)
         if first:
-            offset, scale = _scaling(ds)
+            try:
+                offset, scale = _scaling(ds)
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__}: {e}") from None
         else:
+            self._check_structure()
             offset, scale = self.offset_, self.scale_
         scaled = [(d - offset) / scale for d in ds]
         if not first:
@@ -268,6 +281,7 @@ class LSTMRegressor:
         batch = Batch.from_sequences(xs, scaled)
         if first:
             arch = self._architecture(batch)
+            self._check_size(arch, batch)
             net = init(arch, self._rngs()[0])
             n_iter, curve = 0, []
         else:
@@ -283,8 +297,37 @@ class LSTMRegressor:
             self.per_step_targets_, self._y_1d = per_step, y_1d
             self.offset_, self.scale_ = offset, scale
             self.loss_curve_ = curve
+            self._structure_ = self._structure()
         self.n_iter_ = n_iter + 1
         return self
+
+    #: the hyperparameters that make the network: a partial_fit after changing one would train a net that is
+    #: not the one the estimator describes
+    _STRUCTURAL = ("blocks", "cells", "init_range", "connectivity", "variant")
+
+    def _structure(self) -> dict:
+        return {k: getattr(self, k) for k in self._STRUCTURAL}
+
+    def _check_structure(self) -> None:
+        """Refuse a partial_fit whose structural hyperparameters differ from those the network was made with."""
+        made = getattr(self, "_structure_", None)
+        if made is None:
+            return
+        now = self._structure()
+        changed = [k for k in self._STRUCTURAL if not _same(made[k], now[k])]
+        if changed:
+            what = ", ".join(f"{k} (was {made[k]!r}, now {now[k]!r})" for k in changed)
+            raise ValueError(f"{type(self).__name__}: {what} changed since the network was made; partial_fit "
+                             "goes on training that network, which would not be the one these parameters "
+                             "describe: call fit to make a new one, or set them back")
+
+    def _check_size(self, arch, batch) -> None:
+        """Refuse, before allocating, a network or data too big for this machine's memory."""
+        from ._memory import check_memory, net_bytes
+
+        check_memory(net_bytes(arch) + 16.0 * batch.n_steps * (batch.n_in + 2 * batch.n_out + 1),
+                     f"{type(self).__name__}: a net of {self.blocks} block(s) of {self.cells} cell(s) on "
+                     f"{batch.n_in} input(s)", "choose smaller blocks and cells")
 
     def _learner(self) -> TruncatedRTRL:
         return TruncatedRTRL(float(self.lr), per_step=bool(self.per_step))
@@ -397,6 +440,38 @@ def _same(a, b) -> bool:
         return False
 
 
+def _real(a, name: str, what: str) -> np.ndarray:
+    """``a`` as a float64 array, like scikit-learn's ``check_array``: real numbers only (bool, integer,
+    float); complex, string, object, datetime and other data are refused with ``ValueError``, never cast
+    (a complex array would lose its imaginary part). The one conversion of X and y."""
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name}: {what} is not an array of numbers ({' '.join(str(e).split())})") from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{name}: {what} is complex; the estimator takes real numbers only (give the real "
+                         "and imaginary parts as separate features)")
+    if kind == "O":
+        try:
+            vals = [v for v in arr.reshape(-1)]
+        except (TypeError, ValueError):
+            vals = []
+        if any(isinstance(v, (complex, np.complexfloating)) for v in vals):
+            raise ValueError(f"{name}: {what} holds complex numbers; the estimator takes real numbers only")
+        if not all(isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)) for v in vals):
+            bad = next((v for v in vals if not isinstance(v, (bool, int, float, np.bool_, np.integer,
+                                                               np.floating))), None)
+            raise ValueError(f"{name}: {what} is not numeric (it holds {type(bad).__name__} {bad!r:.60})")
+    elif kind not in "biuf":
+        raise ValueError(f"{name}: {what} is not numeric (dtype {arr.dtype}); give real numbers")
+    try:
+        with np.errstate(over="raise"):
+            return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
+        raise ValueError(f"{name}: {what} cannot be read as real numbers ({' '.join(str(e).split())})") from None
+
+
 def _sequences(X, name: str, n_features: int | None, need_steps: bool) -> list[np.ndarray]:
     """X as a list of float64 ``(T_i, n_features)`` arrays; refuse NaN/inf, ragged feature counts, and a
     feature count other than ``n_features`` (if given)."""
@@ -414,10 +489,7 @@ def _sequences(X, name: str, n_features: int | None, need_steps: bool) -> list[n
         raise ValueError(f"{name}: X holds no sequences")
     xs = []
     for i, s in enumerate(seqs):
-        try:
-            x = np.asarray(s, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{name}: sequence {i} of X is not numeric: {e}") from None
+        x = _real(s, name, f"sequence {i} of X")
         if x.ndim != 2:
             raise ValueError(f"{name}: sequence {i} of X has shape {x.shape}; each must be 2-D (T_i, n_features) "
                              "(one feature: x[:, None])")
@@ -458,18 +530,16 @@ def _read_targets(y, n: int, name: str):
     if per_step:
         ds = []
         for i, d in enumerate(items):
-            try:
-                ds.append(np.asarray(d, dtype=np.float64))
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"{name}: targets of sequence {i} are not numeric: {e}") from None
+            ds.append(_real(d, name, f"the targets of sequence {i} (y)"))
         if len(ds) != n:
             raise ValueError(f"{name}: X holds {n} sequences but y holds per-step targets for {len(ds)}")
         return True, False, ds
     try:
-        Y = np.asarray(y, dtype=np.float64)
+        np.asarray(y)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: y must be per-sequence targets (n,) or (n, K), or per-step targets, a list "
                          "of (T_i, K) arrays (one output: d[:, None])") from None
+    Y = _real(y, name, "y")
     if Y.ndim not in (1, 2):
         raise ValueError(f"{name}: per-sequence targets y must have shape (n,) or (n, K), got {Y.shape}")
     if Y.shape[0] != n:
@@ -488,6 +558,9 @@ def _scaling(ds) -> tuple[np.ndarray, np.ndarray]:
             continue
         lo, hi = float(v.min()), float(v.max())
         if hi > lo:
+            if not np.isfinite(hi - lo):
+                raise ValueError(f"targets of output {k} span [{lo!r}, {hi!r}], too wide a range to map onto the "
+                                 "logistic outputs' [0, 1] (its width overflows float64); rescale them first")
             offset[k], scale[k] = lo, hi - lo
         else:
             offset[k] = lo - 0.5

@@ -126,6 +126,7 @@ class LSTM1997(torch.nn.Module):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         if (W_h is None) != (W_k is None):
             raise ValueError("give both W_h and W_k, or neither")
+        _check_size(arch)
         if W_h is None:
             if generator is None or isinstance(generator, (int, np.integer)):
                 generator = np.random.default_rng(generator)
@@ -146,6 +147,9 @@ class LSTM1997(torch.nn.Module):
         def as_np(a):
             return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a
 
+        for nm, a in (("W_h", W_h), ("W_k", W_k), ("W_p", W_p)):
+            if a is not None:
+                _check_array(as_np(a), nm)
         # validation (shapes, masks within the architecture, zeros on absent connections) by lstm1997.LSTM
         net = LSTM(arch, np.asarray(as_np(W_h), dtype=np.float64), np.asarray(as_np(W_k), dtype=np.float64),
                    None if mask_h is None else np.asarray(as_np(mask_h)),
@@ -224,7 +228,18 @@ class LSTM1997(torch.nn.Module):
         return f"{self.arch.describe()}, truncated={self.truncated}"
 
     # ---- the step and the sequence driver ----------------------------------------------------------
+    def _check_weights(self) -> None:
+        """The module's edge: its weights (set by an optimizer, ``load_state_dict`` or by hand) are finite."""
+        for nm in ("W_h", "W_k") + (("W_p",) if self.arch.peepholes else ()):
+            w = getattr(self, nm)
+            with torch.no_grad():
+                if not bool(torch.isfinite(w).all()):
+                    where = tuple(int(i) for i in torch.nonzero(~torch.isfinite(w))[0])
+                    raise ValueError(f"{nm} holds {float(w[where])!r} at {where}: the weights must be finite (a "
+                                     "diverged optimizer step? lower the learning rate, or load finite weights)")
+
     def _weights(self):
+        self._check_weights()
         W_h = self.W_h * self.mask_h.to(self.W_h.dtype)
         W_k = self.W_k * self.mask_k.to(self.W_k.dtype)
         return W_h, W_k
@@ -294,12 +309,21 @@ class LSTM1997(torch.nn.Module):
         y_i = torch.sigmoid(net[:, a.rows_hidden])
         return torch.cat([y_in, y_out, y_phi, y_c, y_i], dim=1), s_c, y_c, y_i
 
-    def _prepare(self, x):
+    def _prepare(self, x, name: str = "x", shape: str = "(batch, time, {n_in})", ndim: int = 3):
+        """The module's edge for inputs: real, finite numbers of the given shape, as the parameters' dtype."""
         W = self.W_h
-        x = torch.as_tensor(x, dtype=W.dtype, device=W.device)
-        if x.ndim != 3 or x.shape[2] != self.arch.n_in:
-            raise ValueError(f"x must have shape (batch, time, {self.arch.n_in}), got {tuple(x.shape)}")
-        return x
+        x = _as_real_tensor(x, name)
+        want = shape.format(n_in=self.arch.n_in)
+        if x.ndim != ndim or x.shape[-1] != self.arch.n_in:
+            raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")
+        return x.to(dtype=W.dtype, device=W.device)
+
+    @staticmethod
+    def _check_finite_input(x, name: str) -> None:
+        if not bool(torch.isfinite(x).all()):
+            where = tuple(int(i) for i in torch.nonzero(~torch.isfinite(x))[0])
+            raise ValueError(f"{name} holds {float(x[where])!r} at {where}: inputs must be finite (padding past "
+                             "lengths may be anything)")
 
     def forward(self, x, lengths=None, truncated: bool | None = None) -> torch.Tensor:
         """Outputs ``y_k(t)`` of every step, shape ``(B, T, K)``, from the reset state.
@@ -325,6 +349,7 @@ class LSTM1997(torch.nn.Module):
                 raise ValueError(f"lengths must lie in 0..{T}, got {lengths.tolist()}")
             valid = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).unsqueeze(2)   # (B, T, 1)
             x = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
+        self._check_finite_input(x, "x")
         W_h, W_k = self._weights()
         nh = a.n_hidden
         # input and bias parts of net(t) for every step at once; only the recurrent part is in the loop
@@ -348,16 +373,30 @@ class LSTM1997(torch.nn.Module):
             y_k = torch.where(valid, y_k, torch.zeros((), dtype=y_k.dtype, device=y_k.device))
         return y_k
 
+    def _state_part(self, v, name: str, shape: tuple) -> torch.Tensor:
+        t = _as_real_tensor(v, f"state's {name}")
+        if tuple(t.shape) != shape:
+            raise ValueError(f"state's {name} must have shape {shape} (batch, units), got {tuple(t.shape)}; pass the "
+                             "state that step returned for a batch of the same size, or None")
+        t = t.to(dtype=self.W_h.dtype, device=self.W_h.device)
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"state's {name} holds NaN or inf")
+        return t
+
     def step(self, x_t, state=None, truncated: bool | None = None):
         """One time step for streaming use: ``x_t`` ``(B, n_in)``, ``state`` = ``(y_hidden, s_c)`` of the
         previous step (``None``: the reset state). Returns ``(y_k(t) (B, K), (y_hidden(t), s_c(t)))``."""
         a = self.arch
-        x_t = self._prepare(torch.as_tensor(x_t)[:, None, :])[:, 0]
+        x_t = self._prepare(x_t, "x_t", "(batch, {n_in})", 2)
+        self._check_finite_input(x_t, "x_t")
         truncated = self.truncated if truncated is None else bool(truncated)
         B = x_t.shape[0]
         if state is None:
             state = (x_t.new_zeros((B, a.n_hidden)), x_t.new_zeros((B, a.n_cells)))
-        y_prev, s_prev = state
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise ValueError("state must be the pair (y_hidden, s_c) that step returned, or None")
+        y_prev, s_prev = (self._state_part(v, nm, (B, n))
+                          for v, nm, n in zip(state, ("y_hidden", "s_c"), (a.n_hidden, a.n_cells)))
         W_h, W_k = self._weights()
         net_x = x_t @ W_h[:, :a.n_in].T + W_h[:, -1]
         y, s, y_c, y_i = self._cell(net_x, W_h[:, a.n_in:a.n_in + a.n_hidden], y_prev, s_prev, truncated,
@@ -365,6 +404,39 @@ class LSTM1997(torch.nn.Module):
         zo = [x_t] if a.outputs_see_inputs else []
         zo = torch.cat(zo + [y_c, y_i, x_t.new_ones((B, 1))], dim=1)
         return torch.sigmoid(zo @ W_k.T), (y, s)
+
+
+def _as_real_tensor(x, name: str) -> torch.Tensor:
+    """``x`` as a real tensor (complex, bool-free numbers only), or ``ValueError``/``TypeError`` in the user's terms."""
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+        if arr.dtype.kind not in "biuf":
+            what = "complex" if arr.dtype.kind == "c" else f"not numeric (dtype {arr.dtype})"
+            raise ValueError(f"{name} is {what}: give real numbers")
+        t = torch.as_tensor(arr)
+    if t.is_complex():
+        raise ValueError(f"{name} is complex: give real numbers")
+    return t
+
+
+def _check_array(a, name: str) -> None:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.size and not np.isfinite(arr.astype(np.float64)).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr.astype(np.float64)))[0])
+        raise ValueError(f"{name} holds {float(arr[where])!r} at {where}: the weights must be finite")
+
+
+def _check_size(arch: Architecture) -> None:
+    """Refuse, before allocating, a module too big for this machine's memory (weights, masks, a copy)."""
+    from ._memory import check_memory
+
+    w = float(arch.n_hidden) * arch.n_src + float(arch.n_out) * arch.n_osrc
+    check_memory(8.0 * 6 * w, f"a module of {arch.blocks} block(s) of {arch.cells} cell(s) on {arch.n_in} input(s) "
+                 f"({w:,.0f} weights)", "choose smaller sizes (blocks, cells, p, q)")
 
 
 def pad_batch(batch, dtype: torch.dtype = torch.float64, device=None):

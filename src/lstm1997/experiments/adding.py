@@ -37,6 +37,10 @@ class AddingConfig:
 
     def __post_init__(self) -> None:
         check_T(self.T)
+        for k in ("blocks", "cells"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{k} must be a positive integer, got {v!r}")
         if self.in_gate_bias is not None and len(self.in_gate_bias) != self.blocks:
             raise ValueError(f"blocks={self.blocks}: the paper's net for this task has "
                              f"{len(self.in_gate_bias)} blocks, whose input gates have the biases "
