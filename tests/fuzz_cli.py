@@ -87,6 +87,12 @@ def _fixtures(w: str) -> None:
         rc = cli.main(["reproduce", "9", "--trials", "2", "--max-sequences", "300", "--jobs", "1",
                        "--db", os.path.join(w, "trials.sqlite")])
     assert rc == 0, "fixture store with finished trials"
+    from fuzz_crafted import crafted_data_files
+    from fuzz_store import damaged_stores
+
+    crafted_data_files(w)          # crafted-*.npz: lengths that wrap, uint64, ... (issue 19)
+    damaged_stores(w)              # damaged-*.sqlite: results, args, tags, checkpoints damaged (issue 19)
+    damaged_stores(w, "rdamaged-")   # the same, for report (reproduce repairs the first set)
     for sfx in ("-wal", "-shm"):
         p = os.path.join(w, "store.sqlite" + sfx)
         if os.path.exists(p):
@@ -234,6 +240,19 @@ def _short() -> list:
           ["report", "--db", "{W}/rep-store/report.md", "--out", "{W}/rep-store"],
           ["report", "--db", "{W}/rep-store/report.html", "--out", "{W}/rep-store/"],
           ["report", "--db", "{W}/rep-store/figures/s.sqlite", "--out", "{W}/rep-store"]]
+    # -- crafted data files (lengths that wrap past 2**63, uint64, ...): refused, never a crash (issue 19)
+    from fuzz_crafted import crafted
+    from fuzz_store import DAMAGES
+
+    for name in crafted():
+        c += [["fit", "{W}/" + name, "--blocks", "1", "--cells", "1", "--epochs", "1", "--out", O + "/m.npz"],
+              ["predict", M, "{W}/" + name, "--out", O + "/o.npz"]]
+    # -- damaged stores: status names the damage; reproduce runs the damaged trials again (issue 19)
+    for name in DAMAGES:
+        c += [["status", "--db", f"{{W}}/damaged-{name}.sqlite"]]
+    for name in DAMAGES:
+        c += [["reproduce", "9", "--rows", "1", "--trials", "2", "--max-sequences", "200", "--jobs", "1", "--db",
+               f"{{W}}/damaged-{name}.sqlite"]]
     # -- absurd sizes and empty selections are refused up front (issue 19)
     c += [["sensitivity", "9", "--trials", "1000000000000"], ["reproduce", "9", "--trials", "1000000000000"],
           ["guess", "3a", "--trials", "1000000000000"], ["fit", D, "--blocks", "1", "--cells", "1", "--epochs",
@@ -288,6 +307,9 @@ def _long() -> list:
           (["reproduce", "9", "--budget", "quick", "--jobs", "1", "--max-sequences", "20", "--json", O + "/t.json"],
            "fsize:1000000")]
     D, M = "{W}/data.npz", "{W}/model.npz"
+    from fuzz_store import DAMAGES
+
+    c += [["report", "--db", f"{{W}}/rdamaged-{name}.sqlite", "--out", O + "/rep"] for name in DAMAGES]
     long_fit = ["fit", D, "--blocks", "1", "--cells", "1", "--epochs", "1000000", "--out", O + "/m.npz"]
     c += [(long_fit, "sigint"), (["guess", "3a", "--trials", "10000", "--json", O + "/g.json"], "sigint"),
           (["guess", "parity", "--trials", "10000"], "sigterm"),
@@ -314,7 +336,7 @@ def _snapshot(w: str) -> dict:
             st = os.lstat(p)
             content = None
             if stat.S_ISREG(st.st_mode) and st.st_size < 1 << 20 and not name.startswith("store.sqlite") \
-                    and not name.startswith(("results.sqlite", "trials.sqlite")):
+                    and not name.startswith(("results.sqlite", "trials.sqlite", "damaged-", "rdamaged-", "fuzz-store-base")):
                 with open(p, "rb") as f:
                     content = f.read()
             snap[os.path.relpath(p, w)] = (stat.S_IFMT(st.st_mode), content)

@@ -49,12 +49,13 @@ def _base(w: str) -> str:
     return p
 
 
-def damaged_stores(w: str) -> list[str]:
-    """Write one damaged copy of a small finished store per kind of damage into folder ``w``; their paths."""
+def damaged_stores(w: str, prefix: str = "damaged-") -> list[str]:
+    """Write one damaged copy of a small finished store per kind of damage into folder ``w``
+    (``PREFIX + kind + ".sqlite"``); their paths."""
     base = _base(w)
     out = []
     for name, sql in DAMAGES.items():
-        p = os.path.join(w, f"damaged-{name}.sqlite")
+        p = os.path.join(w, f"{prefix}{name}.sqlite")
         shutil.copy(base, p)
         c = sqlite3.connect(p)
         try:

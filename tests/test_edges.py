@@ -274,3 +274,16 @@ def test_a_signal_while_the_output_is_written_is_held_back_until_it_is_complete(
     import json
 
     assert json.loads((tmp_path / "g.json").read_text())["summary"]["trials"] == 1
+
+
+def test_a_model_file_whose_architecture_is_far_bigger_than_its_arrays_is_refused_before_allocating(files):
+    import json
+
+    w, d, m = files
+    arrays = dict(np.load(m))
+    arch = json.loads(str(arrays["architecture"]))
+    for change in ({"blocks": 10 ** 5, "in_gate_bias": None}, {"n_in": 10 ** 12}):
+        a = {**arch, **change}
+        np.savez(w / "huge.npz", **{**arrays, "architecture": np.array(json.dumps(a))})
+        rc, _, err = _cli("predict", w / "huge.npz", d, "--out", w / "o.npz")
+        assert rc == 2 and "but the architecture needs" in err and "memory" not in err, err

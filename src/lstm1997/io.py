@@ -494,6 +494,18 @@ def load_model(path):
         raise _fail(name, f"key(s) {', '.join(map(repr, extra))} belong to a cell variant the architecture "
                           "does not have (forget_gate/peepholes)")
 
+    # the shapes the architecture needs, from its sizes alone, before any mask of that size is made: a
+    # crafted architecture (10**9 blocks) beside small arrays is refused here, never allocated
+    for wkey, mkey, rows in groups:
+        if rows == "W_p":
+            continue
+        if rows is None:
+            want = (arch.n_out, arch.n_osrc)
+        else:
+            sl = getattr(arch, rows)
+            want = (sl.stop - sl.start, arch.n_src)
+        if tuple(d[wkey].shape) != want:
+            raise _fail(name, f"{wkey!r} has shape {tuple(d[wkey].shape)} but the architecture needs {want}")
     mh, mk, mp = arch.mask_h(), arch.mask_k(), arch.mask_p()
     parts: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
